@@ -12,8 +12,12 @@ import { loadAgents, agentLabel } from './agents.js';
 import { h, clear, pageTitle, plural, viewError, downloadLink } from './dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const W = 640; // the charts' drawing width (they scale to their box)
+// The charts' drawing width before their box is measured; then each is drawn
+// as wide as its box (chartsFor), so its 11 px labels show at 11 px: a
+// fixed 640 scaled down to a phone's box drew them at 6.
+const W = 640;
 const H = 180;
+const LABEL_STEP = 44; // px along the x axis a day's label ("11-08") takes, with room
 const PAD = { l: 36, r: 8, t: 10, b: 26 };
 
 function svg(tag, attrs, ...kids) {
@@ -49,19 +53,20 @@ function niceTop(max) {
 
 /*
  * A bar chart: labels (x), series [{name, cls, values}] stacked; top: the
- * y axis's top (else from the data); fmt: a y label. Returns the figure.
+ * y axis's top (else from the data); fmt: a y label; w: its drawing width.
+ * Returns the figure.
  */
-function barChart(title, testid, labels, series, { top, fmt = num, every = 1 } = {}) {
+function barChart(title, testid, labels, series, { top, fmt = num, every = 1, w = W } = {}) {
   const n = labels.length;
   const totals = labels.map((_, i) => series.reduce((s, x) => s + x.values[i], 0));
   const ymax = top ?? niceTop(Math.max(0, ...totals));
-  const iw = W - PAD.l - PAD.r;
+  const iw = w - PAD.l - PAD.r;
   const ih = H - PAD.t - PAD.b;
   const bw = iw / Math.max(n, 1);
   const y = (v) => PAD.t + ih - (v / ymax) * ih;
   const g = svg('g');
   for (const t of [0, ymax / 2, ymax]) {
-    g.append(svg('line', { x1: PAD.l, x2: W - PAD.r, y1: y(t), y2: y(t), class: 'chart-grid' }),
+    g.append(svg('line', { x1: PAD.l, x2: w - PAD.r, y1: y(t), y2: y(t), class: 'chart-grid' }),
       svg('text', { x: PAD.l - 4, y: y(t) + 4, 'text-anchor': 'end', class: 'chart-label' }, fmt(t)));
   }
   labels.forEach((label, i) => {
@@ -81,20 +86,20 @@ function barChart(title, testid, labels, series, { top, fmt = num, every = 1 } =
   const legend = series.length > 1
     ? h('ul', { class: 'chart-legend' }, series.map((s) => h('li', null, h('span', { class: `chart-key ${s.cls}`, 'aria-hidden': 'true' }), s.name)))
     : null;
-  return figure(title, testid, svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title }, g),
+  return figure(title, testid, svg('svg', { viewBox: `0 0 ${w} ${H}`, class: 'chart', role: 'img', 'aria-label': title }, g),
     legend, ['', ...series.map((s) => s.name)], labels.map((l, i) => [l, ...series.map((s) => fmt(s.values[i]))]));
 }
 
-/* A line chart of values (null: no point) from 0 to top. */
-function lineChart(title, testid, labels, name, values, { top = 1, fmt = pct, every = 1 } = {}) {
-  const iw = W - PAD.l - PAD.r;
+/* A line chart of values (null: no point) from 0 to top; w: its drawing width. */
+function lineChart(title, testid, labels, name, values, { top = 1, fmt = pct, every = 1, w = W } = {}) {
+  const iw = w - PAD.l - PAD.r;
   const ih = H - PAD.t - PAD.b;
   const n = labels.length;
   const x = (i) => PAD.l + (n > 1 ? (i / (n - 1)) * iw : iw / 2);
   const y = (v) => PAD.t + ih - (v / top) * ih;
   const g = svg('g');
   for (const t of [0, top / 2, top]) {
-    g.append(svg('line', { x1: PAD.l, x2: W - PAD.r, y1: y(t), y2: y(t), class: 'chart-grid' }),
+    g.append(svg('line', { x1: PAD.l, x2: w - PAD.r, y1: y(t), y2: y(t), class: 'chart-grid' }),
       svg('text', { x: PAD.l - 4, y: y(t) + 4, 'text-anchor': 'end', class: 'chart-label' }, fmt(t)));
   }
   let d = '';
@@ -107,7 +112,7 @@ function lineChart(title, testid, labels, name, values, { top = 1, fmt = pct, ev
   labels.forEach((l, i) => {
     if (i % every === 0) g.append(svg('text', { x: x(i), y: H - 8, 'text-anchor': 'middle', class: 'chart-label' }, l));
   });
-  return figure(title, testid, svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title }, g),
+  return figure(title, testid, svg('svg', { viewBox: `0 0 ${w} ${H}`, class: 'chart', role: 'img', 'aria-label': title }, g),
     null, ['', name], labels.map((l, i) => [l, fmt(values[i])]));
 }
 
@@ -143,9 +148,10 @@ function summary(t) {
     card('Rating', t.rating_avg == null ? '—' : `${t.rating_avg.toFixed(1)} / 5`, plural(t.ratings, 'rating', 'ratings'), 'card-rating'));
 }
 
-function charts(d, agentName) {
+/* The charts drawn w px wide (their box's content width). */
+function charts(d, agentName, w) {
   const days = d.days.map((x) => x.date.slice(5));
-  const every = Math.ceil(days.length / 10);
+  const every = Math.ceil(days.length / Math.max(1, Math.floor((w - PAD.l - PAD.r) / LABEL_STEP)));
   const rest = d.days.map((x) => Math.max(0, x.conversations - x.resolved_assistant - x.resolved_person));
   const rate = d.days.map((x) => (x.conversations > 0 ? x.resolved_assistant / x.conversations : null));
   const agents = [...d.agents].sort((a, b) => (b.prompt_tokens + b.completion_tokens) - (a.prompt_tokens + a.completion_tokens));
@@ -154,15 +160,28 @@ function charts(d, agentName) {
       { name: 'Resolved by the assistant', cls: 'series-1', values: d.days.map((x) => x.resolved_assistant) },
       { name: 'Resolved by a person', cls: 'series-2', values: d.days.map((x) => x.resolved_person) },
       { name: 'Open or snoozed', cls: 'series-3', values: rest },
-    ], { every }),
-    lineChart('Resolved by the assistant, a day', 'chart-rate', days, 'Share', rate, { every }),
+    ], { every, w }),
+    lineChart('Resolved by the assistant, a day', 'chart-rate', days, 'Share', rate, { every, w }),
     barChart('Busiest hours (conversations started)', 'chart-hours', d.hours.map((_, i) => String(i).padStart(2, '0')), [
       { name: 'Conversations', cls: 'series-1', values: d.hours },
-    ], { every: 3 }),
+    ], { every: 3, w }),
     barChart('Tokens per agent', 'chart-agents', agents.map((a) => agentName(a.agent_id)), [
       { name: 'Prompt', cls: 'series-1', values: agents.map((a) => a.prompt_tokens) },
       { name: 'Completion', cls: 'series-2', values: agents.map((a) => a.completion_tokens) },
-    ]));
+    ], { w }));
+}
+
+/*
+ * The charts in body, each drawn as wide as its box: drawn at W first, to
+ * lay the grid out, then again at the width its first box's content has.
+ */
+function chartsFor(body, d, agentName) {
+  const first = charts(d, agentName, W);
+  body.append(first);
+  const box = first.querySelector('.report-chart');
+  const cs = getComputedStyle(box);
+  const w = Math.floor(box.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight));
+  if (w > 0 && w !== W) first.replaceWith(charts(d, agentName, w));
 }
 
 export async function render(main, ctx) {
@@ -214,7 +233,8 @@ export async function render(main, ctx) {
     }
     if (mySeq !== seq) return;
     status.textContent = d.ready ? `${d.from} to ${d.to}.` : `${d.from} to ${d.to}. Older conversations are still being counted in: the figures grow until they are.`;
-    clear(body).append(summary(d.totals), charts(d, agentName));
+    clear(body).append(summary(d.totals));
+    chartsFor(body, d, agentName);
   }
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();

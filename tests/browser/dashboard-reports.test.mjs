@@ -59,6 +59,29 @@ describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
     await stopSuite({ stack, browser });
   });
 
+  // The charts' labels as the page shows them: the smallest one's size in
+  // screen px (its font size times the chart's scale), and the axis labels
+  // that overlap the next one along (none).
+  const chartLabels = (page) => page.$$eval('svg.chart', (svgs) => {
+    let smallest = Infinity;
+    const overlaps = [];
+    for (const s of svgs) {
+      const scale = s.getBoundingClientRect().width / s.viewBox.baseVal.width;
+      const texts = [...s.querySelectorAll('text')];
+      for (const t of texts) smallest = Math.min(smallest, parseFloat(getComputedStyle(t).fontSize) * scale);
+      const bottom = texts.filter((t) => t.getAttribute('text-anchor') === 'middle').map((t) => t.getBoundingClientRect());
+      for (let i = 1; i < bottom.length; i++) {
+        if (bottom[i].left < bottom[i - 1].right) overlaps.push(`${s.getAttribute('aria-label')}: label ${i}`);
+      }
+    }
+    return { smallest: Math.round(smallest * 10) / 10, overlaps };
+  });
+  const assertLabelsRead = async (page, what) => {
+    const l = await chartLabels(page);
+    assert.ok(l.smallest >= 10.5, `${what}: the charts' labels ${l.smallest} px`);
+    assert.deepEqual(l.overlaps, [], `${what}: labels apart`);
+  };
+
   test('the cards say what the API says; four charts with their tables; the CSV; a widget filter', async () => {
     const { page } = v;
     await openDash(page, stack, '#/reports', '[data-testid="report-cards"]');
@@ -92,6 +115,7 @@ describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
       .find((cells) => cells[0] === d), today);
     assert.deepEqual(row.slice(1).map(Number).reduce((s, x) => s + x, 0), 3);
     assert.ok(await page.locator('[data-testid="chart-days"] rect').count() >= 2, 'today\'s bar, two parts at least');
+    await assertLabelsRead(page, '1280 px');
     await shots(page, 'reports');
     assert.deepEqual(await axeLightDark(page, 'the Reports page'), []);
 
@@ -208,6 +232,7 @@ describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
       await openDash(p.page, stack, '#/reports', '[data-testid="report-cards"]');
       const o = await overflow(p.page);
       assert.ok(o.scrollWidth <= o.innerWidth, JSON.stringify(o));
+      await assertLabelsRead(p.page, '390 px');
       await shots(p.page, 'reports-phone');
       assert.deepEqual(await axeLightDark(p.page, 'the Reports page on a phone'), []);
       await assertClean(p.page, p.log, 'reports on a phone');
