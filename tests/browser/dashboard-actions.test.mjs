@@ -128,6 +128,19 @@ describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }
     await assertClean(page, log, 'url width');
   });
 
+  // "1 action" under the page's line of text, as far from it as the
+  // widgets' count is from their page's head, not glued to the text.
+  test('the count of actions apart from the text above it, as the widgets\' count is', async () => {
+    const { page, log } = owner;
+    const gapAbove = (sel) => page.$eval(sel, (el) => Math.round(el.getBoundingClientRect().top - el.previousElementSibling.getBoundingClientRect().bottom));
+    await openDash(page, stack, '#/widgets', '[data-testid="widget-row"]');
+    const widgets = await gapAbove('[data-testid="widget-count"]');
+    await openDash(page, stack, '#/actions', '[data-testid="action-row"]');
+    assert.ok(widgets >= 8, `the widgets' count ${widgets} px under the head`);
+    assert.equal(await gapAbove('[data-testid="action-count"]'), widgets, 'the actions\' count under its text');
+    await assertClean(page, log, 'count');
+  });
+
   test('its page: the header shown as set, its value nowhere; an edit sends no headers; a refused schema beside its field', async () => {
     const { page, log } = owner;
     await page.click(`[data-testid="action-row"][data-id="${action.id}"] [data-testid="action-link"]`);
