@@ -192,6 +192,16 @@ describe('the dashboard\'s Actions page in Chromium', { timeout: SUITE_TIMEOUT }
   test('Test: the request and the answer shown; the API got the header\'s value; changed headers sent whole', async () => {
     const { page, log } = owner;
     assert.equal(await page.inputValue('#f-arguments'), '{}');
+    // The panel's line of text and its first field's label: apart, as a
+    // field's hint is from the next field's label.
+    const gaps = await page.evaluate(() => {
+      const box = (s) => document.querySelector(s).getBoundingClientRect();
+      return {
+        intro: Math.round(box('label[for="f-arguments"]').top - box('[data-testid="action-test"] > .hint').bottom),
+        fields: Math.round(box('label[for="f-visitor_external_id"]').top - box('#hint-arguments').bottom),
+      };
+    });
+    assert.equal(gaps.intro, gaps.fields, `the Test panel's text and its first label ${gaps.intro} px apart, a hint and the next label ${gaps.fields}`);
     await page.fill('#f-arguments', '{"order_id": 7}');
     await page.click('[data-testid="run-test"]');
     await page.waitForSelector('[data-testid="test-outcome"]');
