@@ -254,6 +254,16 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     const { page, log } = owner;
     await openDash(page, stack, `#/webhooks/${hook.id}`, '[data-testid="hook-rotate"]');
     assert.doesNotMatch(await page.textContent('[data-testid="hook-secret-note"]'), /until/);
+    // The panel's text and its button apart, as the Delete panel's are.
+    const gaps = await page.evaluate(() => {
+      const box = (s) => document.querySelector(s).getBoundingClientRect();
+      return {
+        secret: Math.round(box('[data-testid="hook-rotate"]').top - box('[data-testid="hook-secret-note"]').bottom),
+        del: Math.round(box('[data-testid="delete-hook"]').top - document.querySelector('[data-testid="delete-hook"]').previousElementSibling.getBoundingClientRect().bottom),
+      };
+    });
+    assert.ok(gaps.del >= 12, `the Delete panel's text and button ${gaps.del} px apart`);
+    assert.equal(gaps.secret, gaps.del, `the signing secret's text and Rotate secret ${gaps.secret} px apart, the Delete panel's ${gaps.del}`);
     await page.click('[data-testid="hook-rotate"]');
     await page.click('[data-testid="confirm-cancel"]');
     assert.equal((await admin('GET', `/v1/admin/webhooks/${hook.id}`)).json.previous_secret_until, null, 'not rotated');
