@@ -356,6 +356,24 @@ describe('dashboard widgets in Chromium', { timeout: SUITE_TIMEOUT }, () => {
         }
         if (p === phone.page) assert.notEqual(gaps.stacked, null, 'the colours stacked on a phone');
       }
+      // A panel's status line, empty, takes no room: the Status panel's
+      // row and its details apart by the details' margin alone, the Embed
+      // panel ends its padding under Reset public id.
+      await openDash(owner.page, stack, `#/widgets/${wid}`, '[data-testid="reset-id"]');
+      const room = await owner.page.evaluate(() => {
+        const status = document.querySelector('[aria-labelledby="sec-status"]');
+        const row = status.querySelector('.panel-row').getBoundingClientRect();
+        const dl = status.querySelector('dl');
+        const embed = document.querySelector('[aria-labelledby="sec-embed"]');
+        const reset = document.querySelector('[data-testid="reset-id"]').parentElement.getBoundingClientRect();
+        const ecs = getComputedStyle(embed);
+        return {
+          status: Math.round(dl.getBoundingClientRect().top - row.bottom), meta: parseFloat(getComputedStyle(dl).marginTop),
+          embed: Math.round(embed.getBoundingClientRect().bottom - parseFloat(ecs.borderBottomWidth) - reset.bottom), pad: parseFloat(ecs.paddingBottom),
+        };
+      });
+      assert.equal(room.status, room.meta, `the Status panel's row and details ${room.status} px apart`);
+      assert.equal(room.embed, room.pad, `the Embed panel ends ${room.embed} px under Reset public id`);
       // the form with its errors shown
       await openDash(owner.page, stack, '#/widgets/new', '[data-testid="widget-form"]');
       await owner.page.fill('#f-primary_color', 'red');
