@@ -68,6 +68,17 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await page.waitForSelector('[data-testid="hook-empty"]:not([hidden])');
     assert.equal(await page.getAttribute('[data-testid="nav-webhooks"]', 'aria-current'), 'page');
     assert.equal(await rightGap(page, '#f-url'), 0, 'the URL as wide as the form');
+    // The Events box ends its padding under its last event (its error line,
+    // hidden, after it takes no room), as a box ends under its last field.
+    const events = await page.$eval('fieldset[data-field="events"]', (fs) => {
+      const fields = fs.querySelectorAll('.field');
+      const cs = getComputedStyle(fs);
+      return {
+        under: Math.round(fs.getBoundingClientRect().bottom - parseFloat(cs.borderBottomWidth) - fields[fields.length - 1].getBoundingClientRect().bottom),
+        pad: parseFloat(cs.paddingBottom),
+      };
+    });
+    assert.equal(events.under, events.pad, `the Events box ends ${events.under} px under its last event`);
     await page.fill('#f-url', 'http://127.0.0.1:99999/hook');
     await page.click('[data-testid="save-hook"]');
     const err = page.locator('[data-testid="field-error-url"]');
