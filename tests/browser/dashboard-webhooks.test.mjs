@@ -62,6 +62,17 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
 
   const admin = (method, path, body) => adminApi(stack, method, path, body);
 
+  // The px from the last detail of the Status panel to its padding's edge,
+  // and the panel's padding: a panel ends under its details by its padding.
+  const statusEnd = (page) => page.$eval('[aria-labelledby="sec-status"]', (panel) => {
+    const cs = getComputedStyle(panel);
+    const dds = panel.querySelectorAll('dd');
+    return {
+      under: Math.round(panel.getBoundingClientRect().bottom - parseFloat(cs.borderBottomWidth) - dds[dds.length - 1].getBoundingClientRect().bottom),
+      pad: parseFloat(cs.paddingBottom),
+    };
+  });
+
   test('create: a refusal beside the URL, then the secret shown once, gone after a reload', async () => {
     const { page, log } = owner;
     await openDash(page, stack, '#/webhooks', '[data-testid="hook-form"]');
@@ -121,6 +132,8 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     await page.click(`[data-testid="hook-row"][data-id="${hook.id}"] [data-testid="hook-link"]`);
     await page.waitForSelector('[data-testid="delivery-empty"]:not([hidden])');
     assert.equal(await page.textContent('[data-testid="hook-title"]'), rx.url('/hook'));
+    const end = await statusEnd(page);
+    assert.equal(end.under, end.pad, `the Status panel ends ${end.under} px under its details`);
     await page.click('[data-testid="hook-test"]');
     await page.waitForSelector('[data-testid="delivery-row"][data-status="delivered"]', { timeout: 10000 });
     const id = await page.getAttribute('[data-testid="delivery-row"]', 'data-id');
@@ -180,6 +193,8 @@ describe('dashboard webhooks in Chromium', { timeout: SUITE_TIMEOUT }, () => {
         assert.ok(o.scrollWidth <= o.innerWidth, `${name}: no horizontal scroll on a phone: ${JSON.stringify(o)}`);
         await dashShot(phone.page, name);
       }
+      const end = await statusEnd(phone.page);
+      assert.equal(end.under, end.pad, `on a phone, the Status panel ends ${end.under} px under its details`);
       // A card's Status badge is as wide as its word, not the card.
       await openDash(phone.page, stack, '#/webhooks', '[data-testid="hook-row"]');
       await assertBadgesFit(phone.page, '[data-testid="hook-status"]', 'webhooks on a phone');
