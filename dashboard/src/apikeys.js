@@ -94,7 +94,8 @@ export async function renderList(main, ctx) {
       'This secret is shown this once: copy it now and keep it somewhere safe.', 'key-secret'));
     load().catch((e) => { if (!isAbort(e)) report(`Could not list the keys: ${e.message}`, true); });
   };
-  main.append(keyForm(made), once, h('h2', null, 'Keys'), alert, status,
+  // the status line beside the heading: the table under it either way
+  main.append(keyForm(made), once, h('div', { class: 'list-head' }, h('h2', null, 'Keys'), status), alert,
     h('div', { class: 'table-wrap' }, cardTable('The API keys of this organization, oldest first',
       ['Name', 'Role', 'Created', 'Last used', 'Actions'], tbody, { 'data-testid': 'key-table' })));
   await load();

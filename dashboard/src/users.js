@@ -212,7 +212,8 @@ export async function renderList(main, ctx) {
       clear(once).append(invitedBox(d));
       pending.load().catch((e) => report(`Could not list the invitations: ${e.message}`, true));
     }), once,
-    h('h2', null, 'Members'), count, alert, status,
+    // the status line beside the count: the table under it either way
+    h('h2', null, 'Members'), h('div', { class: 'list-head' }, count, status), alert,
     h('div', { class: 'table-wrap' }, cardTable('The members of this organization',
       ['Name', 'Email', 'Role', 'Status', 'Since', 'Actions'], tbody, { 'data-testid': 'user-table' })),
     pending.el);

@@ -210,6 +210,16 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
   test('API keys: the secret shown once, listed without it, deleted after the confirmation', async () => {
     const { page, log } = owner;
     await openDash(page, stack, '#/api-keys', '[data-testid="key-form"]');
+    // The keys' table under its heading by the heading's margin alone (the
+    // status line, empty, sits beside the heading, not between).
+    const keysGap = await page.evaluate(() => {
+      const head = [...document.querySelectorAll('h2')].find((e) => e.textContent === 'Keys');
+      return {
+        gap: Math.round(document.querySelector('[data-testid="key-table"]').getBoundingClientRect().top - head.getBoundingClientRect().bottom),
+        margin: parseFloat(getComputedStyle(head).marginBottom),
+      };
+    });
+    assert.equal(keysGap.gap, keysGap.margin, `the keys' table ${keysGap.gap} px under its heading`);
     await page.fill('#f-name', 'CRM sync');
     await page.selectOption('#f-role', 'agent');
     await page.click('[data-testid="key-create"]');
@@ -346,6 +356,18 @@ describe('dashboard for a team in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     assert.ok(emails.includes(hostile), JSON.stringify(emails));
     assert.equal(await page.locator('[data-testid="invitation-list"] img').count(), 0, 'markup is text');
     assert.ok(!(await page.content()).includes(token), 'no link in the list');
+    // The members' table under its count as the invitations' is under theirs,
+    // no blank band between (the status line, empty, sits beside the count).
+    const under = (a, b) => page.evaluate(([x, y]) => Math.round(document.querySelector(y).getBoundingClientRect().top -
+      document.querySelector(x).getBoundingClientRect().bottom), [a, b]);
+    const members = await under('[data-testid="user-count"]', '[data-testid="user-table"]');
+    const invited = await under('[data-testid="invitation-count"]', '[data-testid="invitation-table"]');
+    assert.equal(members, invited, `the members' table ${members} px under its count, the invitations' ${invited}`);
+    const heads = await page.$$eval('h2', (l) => Object.fromEntries(l.map((e) => [e.textContent, e.getBoundingClientRect().bottom])));
+    const countTop = (s) => page.$eval(s, (e) => e.getBoundingClientRect().top);
+    const membersHead = Math.round((await countTop('[data-testid="user-count"]')) - heads.Members);
+    const invitedHead = Math.round((await countTop('[data-testid="invitation-count"]')) - heads['Pending invitations']);
+    assert.equal(membersHead, invitedHead, `the members' count ${membersHead} px under its heading, the invitations' ${invitedHead}`);
     const { json } = await adminApi(stack, 'GET', '/v1/admin/invitations');
     const inv = json.invitations.find((x) => x.email === hostile);
     const row = page.locator(`[data-testid="invitation-row"][data-id="${inv.id}"]`);
