@@ -252,13 +252,18 @@ stream_socket(const struct staddr *a, int family, char *err, size_t errsz)
 }
 
 int
+staddr_named(const struct staddr *a)
+{
+	return a->kind == STADDR_TLS && !a->host_ip;
+}
+
+int
 staddr_connect(const struct staddr *a, int *in_progress, char *err,
     size_t errsz)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
 	socklen_t sl = sizeof(*sun);
-	int fd, one = 1, e;
 
 	*in_progress = 0;
 	memset(&ss, 0, sizeof(ss));
@@ -267,13 +272,23 @@ staddr_connect(const struct staddr *a, int *in_progress, char *err,
 		strlcpy(sun->sun_path, a->path, sizeof(sun->sun_path));
 	} else if (resolve(a, &ss, &sl, err, errsz) < 0)
 		return -1;
-	if ((fd = stream_socket(a, ss.ss_family, err, errsz)) < 0)
+	return staddr_connect_at(a, &ss, sl, in_progress, err, errsz);
+}
+
+int
+staddr_connect_at(const struct staddr *a, const struct sockaddr_storage *ss,
+    uint32_t sl, int *in_progress, char *err, size_t errsz)
+{
+	int fd, one = 1, e;
+
+	*in_progress = 0;
+	if ((fd = stream_socket(a, ss->ss_family, err, errsz)) < 0)
 		return -1;
 	/* Requests are small and batched already: no Nagle delay. */
 	if (a->kind == STADDR_TLS)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
-	if (connect(fd, (struct sockaddr *)&ss, sl) == 0)
+	if (connect(fd, (const struct sockaddr *)ss, (socklen_t)sl) == 0)
 		return fd;
 	if (errno == EINPROGRESS || errno == EAGAIN) {
 		*in_progress = 1;

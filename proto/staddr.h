@@ -50,10 +50,18 @@ int staddr_any_tls(const struct staddr *, size_t n);
  * A non-blocking, close-on-exec socket connecting to a: the fd, with
  * *in_progress 1 while the connect goes on (wait for writable, then
  * SO_ERROR); -1 with errno and a line in err. A DNS name is resolved
- * here, blocking (give IP addresses where a stall matters).
+ * here, blocking: a process with a loop resolves it off the loop
+ * (staddr_named, lib/lookup.h) and calls staddr_connect_at.
  */
 int staddr_connect(const struct staddr *, int *in_progress, char *err,
     size_t errsz);
+/* 1 when a is tls:// with a DNS name, which a connect must resolve. */
+int staddr_named(const struct staddr *a);
+/* staddr_connect to a's host at ss (sl bytes), already resolved. */
+struct sockaddr_storage;
+int staddr_connect_at(const struct staddr *a,
+    const struct sockaddr_storage *ss, uint32_t sl, int *in_progress,
+    char *err, size_t errsz);
 /*
  * A tls:// connection fd whose peer vanished (its host cut off or gone,
  * so no reset ever comes) errors out within about ms: data unacknowledged

@@ -67,6 +67,7 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "lookup.h"
 #include "msgtab.h"
 #include "random.h"
 #include "staddr.h"
@@ -91,8 +92,11 @@
 #define STOREC_STUCK_TIMEOUTS	3
 #define STOREC_STUCK_MIN_MS	10000
 
-/* SC_HELLO: connected; TLS's handshake, then storaged's role awaited. */
-enum storec_state { SC_DOWN, SC_CONNECTING, SC_HELLO, SC_UP };
+/*
+ * SC_RESOLVING: an address's DNS name looked up off the loop (lookup.h).
+ * SC_HELLO: connected; TLS's handshake, then storaged's role awaited.
+ */
+enum storec_state { SC_DOWN, SC_RESOLVING, SC_CONNECTING, SC_HELLO, SC_UP };
 
 struct storec_req {
 	TAILQ_ENTRY(storec_req) order;
@@ -117,6 +121,8 @@ struct storec_req {
 /* When storaged last sent anything (loop_now): said when requests time out. */
 static uint64_t sc_heard;
 static struct staddr sc_addrs[STADDR_LIST_MAX];
+/* Each address's name lookup: one at a time, kept while one hangs. */
+static struct lookup sc_lookups[STADDR_LIST_MAX];
 static size_t sc_naddrs;
 static size_t sc_cur;			/* the address tried or connected */
 static int sc_next_pref = -1;		/* the next to try, if not sc_cur + 1 */
@@ -146,7 +152,7 @@ static size_t sc_count;
 static uint32_t sc_next_id;
 static uint64_t sc_retry_at;		/* SC_DOWN: next attempt */
 static uint32_t sc_retry_ms = STOREC_RETRY_MIN_MS;	/* the wait after it */
-static uint64_t sc_connect_deadline;	/* SC_CONNECTING: give up then */
+static uint64_t sc_connect_deadline;	/* SC_RESOLVING..SC_HELLO: give up then */
 static int sc_down_logged;		/* this outage was logged */
 static storec_event_cb sc_event[STOREC_EVENT_CBS];
 static size_t sc_nevent;
@@ -390,7 +396,7 @@ storec_arm(void)
 
 	if (sc_state == SC_DOWN)
 		at = sc_retry_at;
-	else if (sc_state == SC_CONNECTING || sc_state == SC_HELLO)
+	else if (sc_state != SC_UP)
 		at = sc_connect_deadline;
 	if (r != NULL && r->deadline < at)
 		at = r->deadline;
@@ -416,11 +422,12 @@ storec_disconnect(const char *why)
 		log_warnx("storaged: connection to %s lost (%s)%s; reconnecting",
 		    storec_addr(), why, n ? ", failing requests in flight" : "");
 		sc_down_logged = 1;
-	} else if (sc_state == SC_HELLO || sc_state == SC_CONNECTING) {
-		loop_io_del(&sc_io);
+	} else if (sc_state != SC_DOWN) {
+		if (sc_state == SC_HELLO || sc_state == SC_CONNECTING)
+			loop_io_del(&sc_io);
 		if (sc_state == SC_HELLO)
 			pchan_close(&sc_ch);
-		else
+		else if (sc_state == SC_CONNECTING)
 			close(sc_fd);
 		sc_fd = -1;
 		if (!sc_down_logged) {
@@ -811,25 +818,78 @@ storec_io(int fd, uint32_t events, void *arg)
 		storec_read();
 }
 
+/* The current address could not be tried (why in err): the next, later. */
+static void
+storec_connect_failed(const char *err)
+{
+	if (!sc_down_logged) {
+		log_warnx("storaged: cannot connect to %s; retrying%s", err,
+		    sc_naddrs > 1 ? " the next address" : "");
+		sc_down_logged = 1;
+	}
+	sc_state = SC_DOWN;
+	storec_retry_later();
+}
+
+static void storec_dial(const struct lookup *);
+
 /*
- * Connects to the current address. The connect, the handshake and
- * storaged's role all come within wconf.storage_timeout_ms.
+ * A name lookup answered: dialled when it is still the one the current
+ * attempt waits for (an answer that came after its time is dropped: the
+ * next attempt of that address looks it up again).
+ */
+static void
+storec_resolved(struct lookup *l)
+{
+	char err[STADDR_ERR_MAX + LOOKUP_ERR_MAX];
+
+	if (sc_state != SC_RESOLVING || l != &sc_lookups[sc_cur])
+		return;
+	if (l->rc != 0) {
+		snprintf(err, sizeof(err), "%s: %s", storec_addr(), l->err);
+		storec_connect_failed(err);
+	} else
+		storec_dial(l);
+	storec_arm();
+}
+
+/*
+ * Connects to the current address: a DNS name looked up first, off the
+ * loop, so that a resolver that hangs stalls no visitor. The lookup, the
+ * connect, the handshake and storaged's role all come within
+ * wconf.storage_timeout_ms.
  */
 static void
 storec_connect(void)
 {
+	struct lookup *l = &sc_lookups[sc_cur];
+	const struct staddr *a = &sc_addrs[sc_cur];
+	char err[STADDR_ERR_MAX + 64];
+
+	sc_connect_deadline = loop_now() + wconf.storage_timeout_ms;
+	if (!staddr_named(a)) {
+		storec_dial(NULL);
+		return;
+	}
+	sc_state = SC_RESOLVING;
+	if (lookup_start(l, a->host, a->port, storec_resolved) < 0) {
+		snprintf(err, sizeof(err), "%s: name lookup failed", a->text);
+		storec_connect_failed(err);
+	}
+}
+
+/* The current address dialled (l: its name's answer; NULL: none needed). */
+static void
+storec_dial(const struct lookup *l)
+{
 	char err[STADDR_ERR_MAX + 64];
 	int fd, inprogress;
 
-	sc_connect_deadline = loop_now() + wconf.storage_timeout_ms;
-	if ((fd = staddr_connect(&sc_addrs[sc_cur], &inprogress, err,
+	if ((fd = l != NULL ? staddr_connect_at(&sc_addrs[sc_cur], &l->ss,
+	    l->sl, &inprogress, err, sizeof(err)) :
+	    staddr_connect(&sc_addrs[sc_cur], &inprogress, err,
 	    sizeof(err))) < 0) {
-		if (!sc_down_logged) {
-			log_warnx("storaged: cannot connect to %s; retrying%s",
-			    err, sc_naddrs > 1 ? " the next address" : "");
-			sc_down_logged = 1;
-		}
-		storec_retry_later();
+		storec_connect_failed(err);
 		return;
 	}
 	/* A primary whose host vanished is left within the timeout. */
@@ -893,11 +953,12 @@ storec_tick(void *arg)
 	if (late > 0)
 		log_warnx("storaged: %zu request(s) waited %d ms for a "
 		    "connection in vain", late, STOREC_WAIT_MS);
-	if ((sc_state == SC_CONNECTING || sc_state == SC_HELLO) &&
+	if (sc_state != SC_DOWN && sc_state != SC_UP &&
 	    now >= sc_connect_deadline)
-		storec_disconnect(sc_state == SC_CONNECTING ? "connect timed out" :
-		    pchan_handshaking(&sc_ch) ? "TLS handshake timed out" :
-		    "no ST_EV_ROLE in time");
+		storec_disconnect(sc_state == SC_RESOLVING ?
+		    "name lookup timed out" : sc_state == SC_CONNECTING ?
+		    "connect timed out" : pchan_handshaking(&sc_ch) ?
+		    "TLS handshake timed out" : "no ST_EV_ROLE in time");
 	else if (sc_state == SC_DOWN && now >= sc_retry_at)
 		storec_connect();
 	storec_arm();
@@ -996,6 +1057,7 @@ storec_shutdown(void)
 		close(sc_fd);
 		sc_fd = -1;
 	}
+	/* A lookup still pending answers a state it no longer matches. */
 	sc_state = SC_DOWN;
 	SSL_CTX_free(sc_tls);
 	sc_tls = NULL;

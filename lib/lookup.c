@@ -1,0 +1,120 @@
+/*
+ * DNS names resolved off the event loop (lookup.h). Each lookup is a job
+ * of its own: the loop fills it, a detached thread (every signal blocked:
+ * they are the loop's) calls getaddrinfo() and writes the job's address
+ * into the process's one lookup pipe, and the loop reads it back, copies
+ * the answer into its struct lookup and calls done. Only the job crosses
+ * threads, whole, through the pipe: nothing else is shared.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "lookup.h"
+
+struct lookup_job {
+	struct lookup *owner;
+	char host[256];
+	char port[8];
+	/* The thread's answer. */
+	int rc;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char err[LOOKUP_ERR_MAX];
+};
+
+static int lk_pipe[2] = { -1, -1 };
+static struct loop_io lk_io;
+
+/* The thread: one getaddrinfo(), its answer back to the loop. */
+static void *
+lookup_run(void *arg)
+{
+	struct lookup_job *j = arg;
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(j->host, j->port, &hints, &res)) != 0) {
+		j->rc = -1;
+		snprintf(j->err, sizeof(j->err), "%s", gai_strerror(rc));
+	} else {
+		memcpy(&j->ss, res->ai_addr, res->ai_addrlen);
+		j->sl = res->ai_addrlen;
+		freeaddrinfo(res);
+	}
+	/* A pointer's write to a pipe is whole (PIPE_BUF). */
+	while (write(lk_pipe[1], &j, sizeof(j)) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* The answers back, each to its lookup's done. */
+static void
+lookup_answered(int fd, uint32_t events, void *arg)
+{
+	struct lookup_job *j;
+	struct lookup *l;
+
+	(void)events;
+	(void)arg;
+	while (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j)) {
+		l = j->owner;
+		l->rc = j->rc;
+		l->ss = j->ss;
+		l->sl = j->sl;
+		memcpy(l->err, j->err, sizeof(l->err));
+		l->pending = 0;
+		free(j);
+		l->done(l);
+	}
+}
+
+int
+lookup_start(struct lookup *l, const char *host, uint16_t port,
+    void (*done)(struct lookup *))
+{
+	struct lookup_job *j;
+	pthread_attr_t attr;
+	pthread_t th;
+	sigset_t all, old;
+	int rc;
+
+	l->done = done;
+	if (l->pending)
+		return 1;
+	if (lk_pipe[0] < 0 && loop_pipe_open(lk_pipe, &lk_io,
+	    lookup_answered, "name lookup") < 0)
+		return -1;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		log_warn("name lookup");
+		return -1;
+	}
+	j->owner = l;
+	snprintf(j->host, sizeof(j->host), "%s", host);
+	snprintf(j->port, sizeof(j->port), "%u", (unsigned int)port);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&th, &attr, lookup_run, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("name lookup: thread");
+		free(j);
+		return -1;
+	}
+	l->pending = 1;
+	return 0;
+}
