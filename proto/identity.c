@@ -1,10 +1,12 @@
 /*
  * A visitor's verified identity (issue 26): the page's server computes
- * HMAC-SHA256(the widget's identity secret, the user's id), and for an
- * email it vouches for HMAC-SHA256(the secret, "email:" + the email), and
- * the widget passes them on in its identify; storaged checks them here
- * against the secret it holds now (a rotated or removed secret is never
- * trusted).
+ * HMAC-SHA256(the widget's identity secret, the user's id), or for an
+ * identity that expires HMAC-SHA256(the secret, "exp:" + expires + ":" +
+ * the id), and for an email it vouches for HMAC-SHA256(the secret,
+ * "email:" + the email), and the widget passes them on in its identify;
+ * storaged checks them here against the secret it holds now (a rotated or
+ * removed secret is never trusted) and, for the expiring form, against
+ * its clock. Each form's prefix keeps its hash from passing for another's.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,7 @@
 
 #include "widgetmsg.h"
 
-/* A signed value's bytes, its prefix included: an id's (4 * 128) or an email's. */
+/* A signed value's bytes, its prefix included: an id's (4 * 128, "exp:" and 13 digits) or an email's. */
 #define SIGNED_MAX	1024
 
 /*
@@ -50,11 +52,31 @@ signed_ok(const char *secret, const char *prefix, const char *value,
 int
 st_identity_ok(const char *secret, const char *id, const char *hash)
 {
-	/* Its message would be an email's: its hash would sign that email. */
+	/*
+	 * Its message would be an email's, or an expiring identity's: its
+	 * hash would sign that email, or that id until then.
+	 */
 	if (strncmp(id, ST_EMAIL_HASH_PREFIX,
-	    strlen(ST_EMAIL_HASH_PREFIX)) == 0)
+	    strlen(ST_EMAIL_HASH_PREFIX)) == 0 ||
+	    strncmp(id, ST_EXP_HASH_PREFIX, strlen(ST_EXP_HASH_PREFIX)) == 0)
 		return 0;
 	return signed_ok(secret, "", id, hash);
+}
+
+int
+st_identity_expiring_ok(const char *secret, const char *id, uint64_t expires,
+    uint64_t now_s, const char *hash)
+{
+	char prefix[48];
+
+	if (expires == 0)
+		return st_identity_ok(secret, id, hash);
+	if (expires > ST_IDENTITY_EXPIRES_MAX ||
+	    expires + ST_IDENTITY_SKEW_S < now_s)
+		return 0;
+	snprintf(prefix, sizeof(prefix), "%s%llu:", ST_EXP_HASH_PREFIX,
+	    (unsigned long long)expires);
+	return signed_ok(secret, prefix, id, hash);
 }
 
 int

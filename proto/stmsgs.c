@@ -900,6 +900,7 @@ static const struct pfield f_ws_identify_req[] = {
 	PFSTR(struct st_ws_identify_req, email_hash, ST_SECRET_HEX),
 	PFSTR(struct st_ws_identify_req, origin, ST_ORIGIN_MAX),
 	PFU8(struct st_ws_identify_req, create),
+	PFU64(struct st_ws_identify_req, expires),
 };
 PLAYOUT(pl_ws_identify_req, struct st_ws_identify_req, f_ws_identify_req);
 

@@ -465,6 +465,8 @@ struct st_ws_identify_req {
 	const char *email_hash;		/* "" or 64 hex: the email's (st_identity_email_ok) */
 	const char *origin;		/* the socket's Origin: still allowed? */
 	uint8_t create;			/* as st_contact_submit_req's */
+	/* Unix seconds, the hash's expiring form (st_identity_expiring_ok); 0: none */
+	uint64_t expires;
 };
 struct st_ws_identify_rep {
 	uint8_t result;			/* ST_WS_OK, NO_WIDGET, NO_SESSION, BUSY */

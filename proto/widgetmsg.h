@@ -159,14 +159,17 @@
  *       above.
  *   ST_WS_IDENTIFY     str widget_id, bytes token_hash, str external_id,
  *                      str name, str email, str hash, str email_hash,
- *                      str origin, u8 create
+ *                      str origin, u8 create, u64 expires
  *       -> u8 result (ST_WS_OK, NO_WIDGET, ORIGIN: as ST_WS_BEGIN's,
  *          NO_SESSION, BUSY), u8 verified,
  *          u8 taken, str contact_id ("" unless verified)
  *       A visitor's identify (issue 26). verified: the widget has an
  *       identity secret and hash is the lowercase hex of
  *       HMAC-SHA256(key: the secret's 64 hex characters, message: the
- *       external id), compared in constant time (st_identity_ok).
+ *       external id), compared in constant time (st_identity_ok); or,
+ *       expires not 0, of "exp:" + expires + ":" + the external id, and
+ *       expires (Unix seconds) not past storaged's clock by more than
+ *       ST_IDENTITY_SKEW_S (st_identity_expiring_ok).
  *       Unverified, nothing is written. The session is checked before
  *       the hash: no session under token_hash without create (as
  *       ST_CONTACT_SUBMIT's: the socket's session was stored, and is
@@ -489,10 +492,29 @@ void st_widget_hide_secret(struct st_widget *);
 /*
  * 1 when hash (64 lowercase hex) is HMAC-SHA256 of id keyed with secret
  * (its 64 characters as they are), compared in constant time; 0 when it
- * is not, or secret is "", or id begins with ST_EMAIL_HASH_PREFIX (its
- * message would be an email's) (proto/identity.c).
+ * is not, or secret is "", or id begins with ST_EMAIL_HASH_PREFIX or
+ * ST_EXP_HASH_PREFIX (its message would be an email's, or an expiring
+ * identity's) (proto/identity.c).
  */
 int st_identity_ok(const char *secret, const char *id, const char *hash);
+/*
+ * The expiring form: an identify's expires, Unix seconds (1 to
+ * ST_IDENTITY_EXPIRES_MAX), signed with its id: hash is HMAC-SHA256 of
+ * "exp:" + expires in decimal + ":" + id. An expires earlier than now by
+ * more than ST_IDENTITY_SKEW_S (the page's server's clock and storaged's
+ * may differ) verifies nothing: a leaked hash is replayed only until then.
+ */
+#define ST_EXP_HASH_PREFIX	"exp:"
+#define ST_IDENTITY_EXPIRES_MAX	(UINT64_C(1) << 40)
+#define ST_IDENTITY_SKEW_S	60
+/*
+ * st_identity_ok's for an identify with expires (0: none, the plain
+ * form, st_identity_ok itself): 1 when hash is the expiring form's for
+ * id and expires, and expires is within its bounds and not past now_s
+ * (Unix seconds) by more than ST_IDENTITY_SKEW_S; else 0.
+ */
+int st_identity_expiring_ok(const char *secret, const char *id,
+    uint64_t expires, uint64_t now_s, const char *hash);
 /*
  * The same for an email: hash is HMAC-SHA256 of "email:" and the email
  * (the prefix keeps an id's signature from passing for an email's).

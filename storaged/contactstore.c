@@ -1171,7 +1171,8 @@ store_ws_identify(struct store_txn *t, const struct st_ws_identify_req *q,
 		goto out;
 	}
 	/* A wrong or missing hash, or no secret: nothing is trusted. */
-	if (!st_identity_ok(w.identity_secret, q->external_id, q->hash))
+	if (!st_identity_expiring_ok(w.identity_secret, q->external_id,
+	    q->expires, t->st->now() / 1000, q->hash))
 		goto out;
 	key_tag(w.identity_secret, tag);
 	/* A new visitor's verified identify stores its session, if it may. */

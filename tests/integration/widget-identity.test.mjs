@@ -460,6 +460,84 @@ describe('identify over the WebSocket', () => {
     assert.equal(r.status, 200, r.text);
   });
 
+  // The expiring form: expires (Unix seconds) signed with the id, as
+  // "exp:" + expires + ":" + id. An hour either side of now is well clear
+  // of storaged's 60 s of allowed clock skew.
+  const xmac = (secret, exp, id) => mac(secret, `exp:${exp}:${id}`);
+  const nowS = () => Math.floor(Date.now() / 1000);
+
+  test('an expiring hash verifies before its expiry, never after; neither form passes for the other', async () => {
+    const { w, secret } = await widgetWithSecret();
+    const id = 'expiring-user';
+    const later = nowS() + 3600;
+    const past = nowS() - 3600;
+    const v = await open(w);
+    assert.deepEqual(await identify(v, { id, expires: later, hash: xmac(secret, later, id) }),
+      { type: 'identity', verified: true, required: false });
+    const c = await contactOf(id);
+    assert.equal(c.verified, true);
+    v.close();
+    const v2 = await open(w);
+    const unverified = { type: 'identity', verified: false, required: false };
+    for (const frame of [
+      // replayed after its expiry
+      { id, expires: past, hash: xmac(secret, past, id) },
+      // the plain hash with an expires added
+      { id, expires: later, hash: mac(secret, id) },
+      // the expiring hash without its expires
+      { id, hash: xmac(secret, later, id) },
+      // another expires than the one signed
+      { id, expires: later + 1, hash: xmac(secret, later, id) },
+    ]) assert.deepEqual(await identify(v2, frame), unverified, JSON.stringify(frame));
+    // Without expires, as before.
+    assert.deepEqual(await identify(v2, { id, hash: mac(secret, id) }), { type: 'identity', verified: true, required: false });
+    v2.close();
+    // An id that begins with "exp:" never verifies in the plain form.
+    const v3 = await open(w);
+    const odd = `exp:${later}:${id}`;
+    assert.deepEqual(await identify(v3, { id: odd, hash: mac(secret, odd) }), unverified);
+    assert.equal(await contactOf(odd), null);
+    v3.close();
+  });
+
+  test('identity_required: an expired identify leaves the socket\'s writes refused, nothing stored', async () => {
+    const { w, secret } = await widgetWithSecret();
+    assert.equal((await call('PATCH', `${W}/${w.widget_id}`, { identity_required: true })).status, 200);
+    const id = 'expired-required-user';
+    const past = nowS() - 3600;
+    const v = await open(w);
+    assert.deepEqual(await identify(v, { id, expires: past, hash: xmac(secret, past, id) }),
+      { type: 'identity', verified: false, required: true });
+    for (const frame of [{ type: 'message', content: 'hello' }, { type: 'contact_info', email: 'x@example.com' }]) {
+      v.send(frame);
+      assert.deepEqual(await v.next('error'), { type: 'error', message: 'Identity required', frame: frame.type }, JSON.stringify(frame));
+    }
+    assert.deepEqual(await conversationsOf(w), [], 'nothing stored');
+    assert.equal(await contactOf(id), null);
+    // A fresh one verifies.
+    const later = nowS() + 3600;
+    assert.deepEqual(await identify(v, { id, expires: later, hash: xmac(secret, later, id) }),
+      { type: 'identity', verified: true, required: true });
+    await v.turn('hello, verified');
+    v.close();
+  });
+
+  test('bad expires: an error naming the field', async () => {
+    const { w, secret } = await widgetWithSecret();
+    const v = await open(w);
+    const msg = 'expires: must be an integer, 1 to 2^40 (Unix seconds)';
+    for (const expires of ['1767225600', 1767225600.5, -1, 0, 2 ** 40 + 1, true, [1], { at: 1 }]) {
+      v.send({ type: 'identify', id: 'a', hash: mac(secret, 'a'), expires });
+      assert.deepEqual(await v.next('error'), { type: 'error', message: msg, frame: 'identify' }, JSON.stringify(expires));
+    }
+    // Its bounds themselves are taken (an expiry long past, or far ahead).
+    assert.equal((await identify(v, { id: 'a', expires: 1, hash: xmac(secret, 1, 'a') })).verified, false);
+    assert.equal((await identify(v, { id: 'a', expires: 2 ** 40, hash: xmac(secret, 2 ** 40, 'a') })).verified, true);
+    // null is no expires, as for the other fields.
+    assert.equal((await identify(v, { id: 'a', expires: null, hash: mac(secret, 'a') })).verified, true);
+    v.close();
+  });
+
   test('bad identify frames: a clear error, bounded per socket', async () => {
     const { w, secret } = await widgetWithSecret();
     const v = await open(w);

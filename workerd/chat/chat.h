@@ -174,6 +174,11 @@ struct wsmsg {
 	 * email's (email_hash, "" when not given) unchecked
 	 */
 	const char *ext_id, *hash, *email_hash;
+	/*
+	 * IDENTIFY: the hash's expiry, Unix seconds, 1..ST_IDENTITY_EXPIRES_MAX
+	 * (its expiring form); 0 when not given (the plain form)
+	 */
+	uint64_t expires;
 	struct st_visitor visitor;	/* VISITOR: chat_visitor_parse's, owned */
 	const char *msg_id;	/* FEEDBACK: 32 lowercase hex */
 	uint8_t value;		/* FEEDBACK: enum st_feedback */

@@ -2,7 +2,8 @@
  * A widget visitor's verified identity over the WebSocket (issue 26,
  * docs/widget-protocol.md "Verified identity"):
  *
- *	-> {"type":"identify","id","name","email","hash","email_hash"}
+ *	-> {"type":"identify","id","name","email","hash","email_hash",
+ *	    "expires"}
  *	<- {"type":"identity","verified":bool,"required":bool}
  *	   (and "email_verified":bool when the identify had an email_hash;
  *	   none when its session expired meanwhile: closed 4001, as for a
@@ -13,9 +14,14 @@
  *
  * The page's server signs its signed-in user's id: hash is the lowercase
  * hex of HMAC-SHA256(the widget's identity secret, id); and may sign the
- * email too: email_hash, of "email:" + email. storaged checks them
- * (st_identity_ok, constant time) against the secret it holds at that
- * moment, and when the id's holds, links the session to the
+ * email too: email_hash, of "email:" + email. A hash that expires signs
+ * "exp:" + expires + ":" + id instead, expires (Unix seconds) given in
+ * the frame: storaged takes it until then (its clock, 60 s of skew
+ * allowed), so a leaked one is replayed no longer; a socket or session
+ * verified before it stays so, as any verification does (until the
+ * secret changes). storaged checks them
+ * (st_identity_expiring_ok, constant time) against the secret it holds at
+ * that moment, and when the id's holds, links the session to the
  * organisation's contact of that id, marked verified, in the same
  * transaction. A verified email is what fills an action's
  * {{visitor.email}} (wsident_visitor). This
@@ -261,6 +267,7 @@ wsident_identify(struct wsident *id, struct wsess *s, const struct wsmsg *m,
 		.email = m->email,
 		.hash = m->hash,
 		.email_hash = m->email_hash,
+		.expires = m->expires,
 	};
 	struct wsess_io io;
 

@@ -49,9 +49,31 @@ contact_field(struct wsmsg *m, const char *name, const char **out)
 }
 
 /*
+ * identify's expires: absent or null is 0 (none), else an integer
+ * 1..ST_IDENTITY_EXPIRES_MAX (JSON's: 1.5, "1" and true are not).
+ */
+static int
+expires_field(struct wsmsg *m)
+{
+	json_t *v = json_object_get(m->root, "expires");
+	json_int_t n;
+
+	m->expires = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	n = json_is_integer(v) ? json_integer_value(v) : 0;
+	if (n < 1 || (uint64_t)n > ST_IDENTITY_EXPIRES_MAX)
+		return fail(m, "expires: must be an integer, 1 to 2^40 "
+		    "(Unix seconds)");
+	m->expires = (uint64_t)n;
+	return 0;
+}
+
+/*
  * identify: id 1..ST_EXTERNAL_ID_MAX characters, name at most
  * ST_CONTACT_NAME_MAX, email "" or a valid address, hash and email_hash
- * strings (their form is checked with them).
+ * strings (their form is checked with them), expires absent or an
+ * integer (expires_field).
  */
 int
 wsmsg_parse_identify(struct wsmsg *m)
@@ -74,7 +96,7 @@ wsmsg_parse_identify(struct wsmsg *m)
 		return fail(m, "name: must be at most 200 characters");
 	if (m->email[0] != '\0' && !st_email_valid(m->email))
 		return fail(m, "email: not a valid address");
-	return 0;
+	return expires_field(m);
 }
 
 /*

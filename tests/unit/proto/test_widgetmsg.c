@@ -498,6 +498,60 @@ test_conv_contact(void **state)
 	st_conv_free(&c);
 }
 
+/*
+ * An identify's expiring form: "exp:" + expires + ":" + id signed, taken
+ * until expires and ST_IDENTITY_SKEW_S after it by storaged's clock; no
+ * hash of one form passes for the other.
+ */
+static void
+test_identity_expiring_ok(void **state)
+{
+	const char *secret = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	const char *mac = "a63cb3bd204a755b540eda8a223d431f"
+	    "92f5aa347b397df1401e3901fdf6e659";	/* of "user-42" */
+	const char *exp_mac = "63feb4b49af3c6b60ce1717842fa9924"
+	    "4ab956022da4ddd14d15274005ad9d54";	/* "exp:1767225600:user-42" */
+	const char *max_mac = "f92418c9d7e86ebc323ef8a9495da863"
+	    "d68aea3349d53f24819d198658d3c45f";	/* "exp:1099511627776:user-42" */
+	const uint64_t exp = 1767225600;
+
+	/* Before its expiry, at it, and within the skew after it. */
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42", exp,
+	    exp - 86400, exp_mac), 1);
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42", exp,
+	    exp, exp_mac), 1);
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42", exp,
+	    exp + ST_IDENTITY_SKEW_S, exp_mac), 1);
+	/* Past it by more: never. */
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42", exp,
+	    exp + ST_IDENTITY_SKEW_S + 1, exp_mac), 0);
+	/* Another expires, id or secret than the signed ones. */
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42", exp + 1,
+	    exp, exp_mac), 0);
+	assert_int_equal(st_identity_expiring_ok(secret, "user-43", exp,
+	    exp, exp_mac), 0);
+	assert_int_equal(st_identity_expiring_ok("", "user-42", exp,
+	    exp, exp_mac), 0);
+	/* Neither form's hash passes for the other's. */
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42", exp,
+	    exp, mac), 0);
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42", 0,
+	    exp, exp_mac), 0);
+	assert_int_equal(st_identity_ok(secret, "user-42", exp_mac), 0);
+	/* expires 0: the plain form, whatever the clock. */
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42", 0,
+	    exp, mac), 1);
+	/* An id of "exp:..." would sign an expiring id: never, plainly. */
+	assert_int_equal(st_identity_ok(secret, "exp:1767225600:user-42",
+	    exp_mac), 0);
+	/* The bound itself is taken; past it, nothing. */
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42",
+	    ST_IDENTITY_EXPIRES_MAX, exp, max_mac), 1);
+	assert_int_equal(st_identity_expiring_ok(secret, "user-42",
+	    ST_IDENTITY_EXPIRES_MAX + 1, exp, max_mac), 0);
+}
+
 /* issue 26: an identify's HMAC, checked against the secret as it is. */
 static void
 test_identity_ok(void **state)
@@ -585,6 +639,7 @@ main(void)
 		cmocka_unit_test(test_conv_contact),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_identity_ok),
+		cmocka_unit_test(test_identity_expiring_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
