@@ -1268,7 +1268,7 @@ function mount(script, cfg, base, broken, lang) {
     close: () => setOpen(),
     toggle: () => setOpen(!isOpen, true),
     send: (text) => send(text),
-    // o: {id, name, email, hash, email_hash}: sent now when connected, and after each session
+    // o: {id, name, email, hash, email_hash, expires}: sent now when connected, and after each session
     identify(o) {
       ident = o;
       up && identify();
