@@ -746,12 +746,15 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
         const mine = frames.sent.filter((m) => m.type !== 'resume');
         assert.equal(mine[0].type, 'identify', 'identify goes first after session');
         assert.deepEqual(mine[0], { id, name: 'Ada Browser', email: 'ada@example.com', hash, email_hash: emailHash, type: 'identify' });
-        // Device B: ParleyChat.identify() after it loaded.
+        // Device B: ParleyChat.identify() after it loaded, with an expiring
+        // hash: its expires goes on the frame as given (the hash signs it).
         await b.page.goto(stack.host.widgetEmbedUrl(w.widget_id));
         await waitReady(b.page);
         await b.page.click(part('launcher'));
         await waitConnected(b.page);
-        await b.page.evaluate(([i, h]) => window.ParleyChat.identify({ id: i, hash: h }), [id, hash]);
+        const expires = Math.floor(Date.now() / 1000) + 3600;
+        const xhash = mac(secret, `exp:${expires}:${id}`);
+        await b.page.evaluate(([i, h, e]) => window.ParleyChat.identify({ id: i, hash: h, expires: e }), [id, xhash, expires]);
         await b.page.waitForFunction(() => window.__events.some((e) => e.name === 'identity'));
         assert.equal((await identities(b.page))[0].verified, true);
         assert.equal((await chat(b.page, 'hi from B')).text, said('hi from B'));
