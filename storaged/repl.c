@@ -21,6 +21,7 @@
 
 #include "cluster.h"
 #include "log.h"
+#include "lookup.h"
 #include "loop.h"
 #include "metrictotals.h"
 #include "msgtab.h"
@@ -1090,15 +1091,55 @@ primary_begin(void)
 /* ---------------------------------------------------------------- standby */
 
 /*
+ * The primary's DNS name looked up off the loop (lib/lookup.h), so that
+ * a resolver that hangs holds no client of this storaged: a dial starts
+ * the lookup, and the next dial (the retry) uses its answer, once.
+ */
+static struct lookup repl_lookup;
+static char repl_looked_for[STADDR_TEXT_MAX];	/* the address it was for */
+static int repl_looked_up;	/* repl_lookup answered, not yet used */
+
+static void
+repl_resolved(struct lookup *l)
+{
+	(void)l;
+	repl_looked_up = 1;
+}
+
+/*
+ * A's name's answer for a dial: 0 there (in repl_lookup), 1 looked up
+ * meanwhile (dial again later), -1 with err.
+ */
+static int
+dial_lookup(const struct staddr *a, char *err, size_t errsz)
+{
+	if (!repl_looked_up || strcmp(repl_looked_for, a->text) != 0) {
+		repl_looked_up = 0;
+		if (lookup_start(&repl_lookup, a->host, a->port,
+		    repl_resolved) == 0)
+			strlcpy(repl_looked_for, a->text,
+			    sizeof(repl_looked_for));
+		return 1;
+	}
+	repl_looked_up = 0;
+	if (repl_lookup.rc != 0) {
+		snprintf(err, errsz, "%s: %s", a->text, repl_lookup.err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A socket to the primary at addr, unix:/path or tls://HOST:PORT (a
  * connect still in progress is fine: TLS waits for it), its parsed form
- * in *a; or -1, logged once per absence.
+ * in *a; -2 while its name is looked up (dial again later); or -1,
+ * logged once per absence.
  */
 static int
 dial(const char *addr, struct staddr *a)
 {
-	char err[STADDR_ERR_MAX];
-	int fd, in_progress;
+	char err[STADDR_ERR_MAX + STADDR_TEXT_MAX + LOOKUP_ERR_MAX];
+	int fd, in_progress, rc = 0;
 
 	if (staddr_parse(addr, strlen(addr), a, err, sizeof(err)) < 0) {
 		if (!R.down_logged)
@@ -1112,7 +1153,12 @@ dial(const char *addr, struct staddr *a)
 			    "be set", addr);
 		return -1;
 	}
-	if ((fd = staddr_connect(a, &in_progress, err, sizeof(err))) < 0) {
+	if (staddr_named(a) && (rc = dial_lookup(a, err, sizeof(err))) > 0)
+		return -2;
+	if (rc < 0 || (fd = staddr_named(a) ? staddr_connect_at(a,
+	    &repl_lookup.ss, repl_lookup.sl, &in_progress, err,
+	    sizeof(err)) : staddr_connect(a, &in_progress, err,
+	    sizeof(err))) < 0) {
 		if (!R.down_logged)
 			log_warnx("replication: cannot connect to the primary "
 			    "(%s); retrying", err);
@@ -1191,7 +1237,8 @@ link_dial(void (*io)(int, uint32_t, void *))
 	int fd, rc;
 
 	if ((fd = dial(R.primary, &a)) < 0) {
-		R.down_logged = 1;
+		if (fd == -1)
+			R.down_logged = 1;
 		return -1;
 	}
 	/*

@@ -1,12 +1,14 @@
 // A storaged address given by DNS name, and a resolver that does not
-// answer: the workers look the name up off their event loop (lib/lookup.c),
-// so the lookup that hangs stalls only that connection attempt. Past the
-// storage timeout they go on to the next address and serve chats while the
-// name's query is still unanswered; a blocking getaddrinfo() in the loop
-// held every socket of the worker until the resolver gave up (here, never
-// within the test: 30 s a try, 5 tries).
+// answer: the workers, and a standby dialling its primary, look the name
+// up off their event loop (lib/lookup.c), so the lookup that hangs stalls
+// only that connection attempt. Past the storage timeout the workers go on
+// to the next address and serve chats while the name's query is still
+// unanswered; the standby answers its clients (parleyctl role) meanwhile.
+// A blocking getaddrinfo() in the loop held every socket of the process
+// until the resolver gave up (here, never within the test: 30 s a try,
+// 5 tries).
 //
-// The workers run in a mount namespace of their own (unshare -m, as root)
+// The daemons run in a mount namespace of their own (unshare -m, as root)
 // whose /etc/resolv.conf names a DNS server of this test's on loopback,
 // which records each query and answers none until it is let go.
 import assert from 'node:assert/strict';
@@ -17,6 +19,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
 import { chat, mockReply, sid } from './lib/chat.mjs';
+import { role } from './lib/standby.mjs';
 
 const DNS_ADDR = '127.0.0.77';
 const NAME = 'stall.parley.test';
@@ -61,6 +64,7 @@ function holdingDns() {
 describe('a storaged address by DNS name, the resolver silent', () => {
   let p;
   let dns;
+  let inNamespace;
 
   before(async () => {
     dns = holdingDns();
@@ -68,9 +72,9 @@ describe('a storaged address by DNS name, the resolver silent', () => {
     const dir = fs.mkdtempSync('/tmp/parley-dns-');
     const resolv = path.join(dir, 'resolv.conf');
     fs.writeFileSync(resolv, `nameserver ${DNS_ADDR}\noptions timeout:30 attempts:5\n`);
-    // masterd (and the workers it starts) in a mount namespace whose
-    // resolv.conf is this one; exec keeps the pid masterd's.
-    const inNamespace = (bin, env) => ['unshare', ['-m', '--', 'sh', '-c',
+    // A daemon (masterd and the workers it starts) in a mount namespace
+    // whose resolv.conf is this one; exec keeps the pid the daemon's.
+    inNamespace = (bin, env) => ['unshare', ['-m', '--', 'sh', '-c',
       `mount --bind ${resolv} /etc/resolv.conf && exec "$0" "$@"`, bin], env];
     p = new Parley({
       workers: 2, mock: true,
@@ -83,6 +87,22 @@ describe('a storaged address by DNS name, the resolver silent', () => {
   after(async () => {
     if (p) await p.stop();
     if (dns) await dns.close();
+  });
+
+  test('a standby whose primary is a name answers its clients while the lookup hangs', async (t) => {
+    const s = new Parley({
+      masterd: false, clusterTls: true,
+      env: { PARLEY_ROLE: 'standby', PARLEY_PRIMARY: `tls://${NAME}:${p.cluster.port}` },
+      wrap: { storaged: inNamespace },
+    });
+    t.after(() => s.stop());
+    const asked = dns.queries.length;
+    await s.start();
+    await waitFor(() => dns.queries.slice(asked).includes(NAME), 10000, `the standby's query for ${NAME}`);
+    const r = await role(s);
+    assert.equal(r.role, 'standby');
+    assert.equal(r.linked, false);
+    assert.ok(dns.held() > 0, 'its query is still unanswered');
   });
 
   test('the workers go on to the next address and serve while the name\'s query is unanswered', async () => {
