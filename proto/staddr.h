@@ -51,7 +51,7 @@ int staddr_any_tls(const struct staddr *, size_t n);
  * *in_progress 1 while the connect goes on (wait for writable, then
  * SO_ERROR); -1 with errno and a line in err. A DNS name is resolved
  * here, blocking: a process with a loop resolves it off the loop
- * (staddr_named, lib/lookup.h) and calls staddr_connect_at.
+ * (staddr_named, lib/dnslookup.h) and calls staddr_connect_at.
  */
 int staddr_connect(const struct staddr *, int *in_progress, char *err,
     size_t errsz);

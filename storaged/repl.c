@@ -20,8 +20,8 @@
 #include <openssl/ssl.h>
 
 #include "cluster.h"
+#include "dnslookup.h"
 #include "log.h"
-#include "lookup.h"
 #include "loop.h"
 #include "metrictotals.h"
 #include "msgtab.h"
@@ -1091,16 +1091,16 @@ primary_begin(void)
 /* ---------------------------------------------------------------- standby */
 
 /*
- * The primary's DNS name looked up off the loop (lib/lookup.h), so that
+ * The primary's DNS name looked up off the loop (lib/dnslookup.h), so that
  * a resolver that hangs holds no client of this storaged: a dial starts
  * the lookup, and the next dial (the retry) uses its answer, once.
  */
-static struct lookup repl_lookup;
+static struct dnslookup repl_lookup;
 static char repl_looked_for[STADDR_TEXT_MAX];	/* the address it was for */
 static int repl_looked_up;	/* repl_lookup answered, not yet used */
 
 static void
-repl_resolved(struct lookup *l)
+repl_resolved(struct dnslookup *l)
 {
 	(void)l;
 	repl_looked_up = 1;
@@ -1115,7 +1115,7 @@ dial_lookup(const struct staddr *a, char *err, size_t errsz)
 {
 	if (!repl_looked_up || strcmp(repl_looked_for, a->text) != 0) {
 		repl_looked_up = 0;
-		if (lookup_start(&repl_lookup, a->host, a->port,
+		if (dnslookup_start(&repl_lookup, a->host, a->port,
 		    repl_resolved) == 0)
 			strlcpy(repl_looked_for, a->text,
 			    sizeof(repl_looked_for));
@@ -1138,7 +1138,7 @@ dial_lookup(const struct staddr *a, char *err, size_t errsz)
 static int
 dial(const char *addr, struct staddr *a)
 {
-	char err[STADDR_ERR_MAX + STADDR_TEXT_MAX + LOOKUP_ERR_MAX];
+	char err[STADDR_ERR_MAX + STADDR_TEXT_MAX + DNSLOOKUP_ERR_MAX];
 	int fd, in_progress, rc = 0;
 
 	if (staddr_parse(addr, strlen(addr), a, err, sizeof(err)) < 0) {

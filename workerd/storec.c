@@ -66,8 +66,8 @@
 
 #include <openssl/ssl.h>
 
+#include "dnslookup.h"
 #include "log.h"
-#include "lookup.h"
 #include "msgtab.h"
 #include "random.h"
 #include "staddr.h"
@@ -93,7 +93,7 @@
 #define STOREC_STUCK_MIN_MS	10000
 
 /*
- * SC_RESOLVING: an address's DNS name looked up off the loop (lookup.h).
+ * SC_RESOLVING: an address's DNS name looked up off the loop (dnslookup.h).
  * SC_HELLO: connected; TLS's handshake, then storaged's role awaited.
  */
 enum storec_state { SC_DOWN, SC_RESOLVING, SC_CONNECTING, SC_HELLO, SC_UP };
@@ -122,7 +122,7 @@ struct storec_req {
 static uint64_t sc_heard;
 static struct staddr sc_addrs[STADDR_LIST_MAX];
 /* Each address's name lookup: one at a time, kept while one hangs. */
-static struct lookup sc_lookups[STADDR_LIST_MAX];
+static struct dnslookup sc_lookups[STADDR_LIST_MAX];
 static size_t sc_naddrs;
 static size_t sc_cur;			/* the address tried or connected */
 static int sc_next_pref = -1;		/* the next to try, if not sc_cur + 1 */
@@ -831,7 +831,7 @@ storec_connect_failed(const char *err)
 	storec_retry_later();
 }
 
-static void storec_dial(const struct lookup *);
+static void storec_dial(const struct dnslookup *);
 
 /*
  * A name lookup answered: dialled when it is still the one the current
@@ -839,9 +839,9 @@ static void storec_dial(const struct lookup *);
  * next attempt of that address looks it up again).
  */
 static void
-storec_resolved(struct lookup *l)
+storec_resolved(struct dnslookup *l)
 {
-	char err[STADDR_ERR_MAX + LOOKUP_ERR_MAX];
+	char err[STADDR_ERR_MAX + DNSLOOKUP_ERR_MAX];
 
 	if (sc_state != SC_RESOLVING || l != &sc_lookups[sc_cur])
 		return;
@@ -862,7 +862,7 @@ storec_resolved(struct lookup *l)
 static void
 storec_connect(void)
 {
-	struct lookup *l = &sc_lookups[sc_cur];
+	struct dnslookup *l = &sc_lookups[sc_cur];
 	const struct staddr *a = &sc_addrs[sc_cur];
 	char err[STADDR_ERR_MAX + 64];
 
@@ -872,7 +872,7 @@ storec_connect(void)
 		return;
 	}
 	sc_state = SC_RESOLVING;
-	if (lookup_start(l, a->host, a->port, storec_resolved) < 0) {
+	if (dnslookup_start(l, a->host, a->port, storec_resolved) < 0) {
 		snprintf(err, sizeof(err), "%s: name lookup failed", a->text);
 		storec_connect_failed(err);
 	}
@@ -880,7 +880,7 @@ storec_connect(void)
 
 /* The current address dialled (l: its name's answer; NULL: none needed). */
 static void
-storec_dial(const struct lookup *l)
+storec_dial(const struct dnslookup *l)
 {
 	char err[STADDR_ERR_MAX + 64];
 	int fd, inprogress;

@@ -575,6 +575,24 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
     } finally { await ctx.close(); }
   });
 
+  // A widget made of body, a visitor's browser (one context: one storage)
+  // and its first tab, whose 'old words' are answered: {w, url, ctx, a};
+  // the caller closes ctx (closed here when this fails).
+  async function oldWordsSaid(body) {
+    const w = await widget(body);
+    const url = stack.host.widgetEmbedUrl(w.widget_id);
+    const ctx = await browser.newContext();
+    try {
+      const a = await tab(ctx, url);
+      await say(a, 'old words');
+      await hasDone(a, 2);
+      return { w, url, ctx, a };
+    } catch (e) {
+      await ctx.close();
+      throw e;
+    }
+  }
+
   // A tab of the visitor's (one browser: one storage), its sockets tracked,
   // its panel open and connected unless open is false.
   async function tab(ctx, url, open = true) {
@@ -721,13 +739,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   // next page resumes, whatever the old session's tab does after.
   for (const then of ['writes', 'is taken over by a person']) {
     test(`reset() in one tab, then the old session's tab ${then}: the reset tab's reload shows its new conversation`, async () => {
-      const w = await widget({ name: `Reset ${then}`, handoff_enabled: true });
-      const url = stack.host.widgetEmbedUrl(w.widget_id);
-      const ctx = await browser.newContext();
+      const { w, url, ctx, a } = await oldWordsSaid({ name: `Reset ${then}`, handoff_enabled: true });
       try {
-        const a = await tab(ctx, url);
-        await say(a, 'old words');
-        await hasDone(a, 2);
         const b = await tab(ctx, url);
         await hasDone(b, 2);
         await b.evaluate(() => window.ParleyChat.reset());
@@ -787,13 +800,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
 
   for (const first of [0, 1]) {
     test(`New in one tab: the other follows to the new conversation, and the ${first ? 'other' : 'same'} tab's first words there show in both, and after a reload`, async () => {
-      const w = await widget({ name: `New ${first}` });
-      const url = stack.host.widgetEmbedUrl(w.widget_id);
-      const ctx = await browser.newContext();
+      const { w, url, ctx, a } = await oldWordsSaid({ name: `New ${first}` });
       try {
-        const a = await tab(ctx, url);
-        await say(a, 'old words');
-        await hasDone(a, 2);
         const b = await tab(ctx, url);
         await hasDone(b, 2);
         await pressNew(a);
@@ -816,13 +824,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   // conversation yet (another tab's New) still says its first words
   // there, so the other tab follows to them.
   test('New in one tab, then a tab whose conversations part loads after its history: its first words show in both', async () => {
-    const w = await widget({ name: 'New, part late' });
-    const url = stack.host.widgetEmbedUrl(w.widget_id);
-    const ctx = await browser.newContext();
+    const { w, url, ctx, a } = await oldWordsSaid({ name: 'New, part late' });
     try {
-      const a = await tab(ctx, url);
-      await say(a, 'old words');
-      await hasDone(a, 2);
       await pressNew(a);
       await empty(a);
       const b = await ctx.newPage();
@@ -870,13 +873,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   });
 
   test('reset() in a third tab: the tabs that followed a New stay on the visitor\'s session, never take the next visitor\'s up, and follow the next New by name', async () => {
-    const w = await widget({ name: 'New reset' });
-    const url = stack.host.widgetEmbedUrl(w.widget_id);
-    const ctx = await browser.newContext();
+    const { w, url, ctx, a } = await oldWordsSaid({ name: 'New reset' });
     try {
-      const a = await tab(ctx, url);
-      await say(a, 'old words');
-      await hasDone(a, 2);
       const b = await tab(ctx, url);
       const c = await tab(ctx, url);
       await hasDone(c, 2);
@@ -916,13 +914,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   });
 
   test('New with a rating form: the rating of the conversation left is stored on it, though another tab wrote first in the new one (its page resumed)', async () => {
-    const w = await widget({ name: 'New rated', rating_enabled: true });
-    const url = stack.host.widgetEmbedUrl(w.widget_id);
-    const ctx = await browser.newContext();
+    const { w, url, ctx, a } = await oldWordsSaid({ name: 'New rated', rating_enabled: true });
     try {
-      const a = await tab(ctx, url);
-      await say(a, 'old words');
-      await hasDone(a, 2);
       const b = await tab(ctx, url);
       await hasDone(b, 2);
       await pressNew(a);
@@ -947,13 +940,8 @@ describe('widget reliability: lost sockets, cut replies, the title, offline', { 
   });
 
   test('New pressed with the socket down: nothing sent, nothing said; the next New elsewhere is followed, never echoed', async () => {
-    const w = await widget({ name: 'New down' });
-    const url = stack.host.widgetEmbedUrl(w.widget_id);
-    const ctx = await browser.newContext();
+    const { w, url, ctx, a } = await oldWordsSaid({ name: 'New down' });
     try {
-      const a = await tab(ctx, url);
-      await say(a, 'old words');
-      await hasDone(a, 2);
       const b = await tab(ctx, url);
       await hasDone(b, 2);
       await a.waitForSelector(part('new-conversation'));

@@ -1,6 +1,6 @@
 // A storaged address given by DNS name, and a resolver that does not
 // answer: the workers, and a standby dialling its primary, look the name
-// up off their event loop (lib/lookup.c), so the lookup that hangs stalls
+// up off their event loop (lib/dnslookup.c), so the lookup that hangs stalls
 // only that connection attempt. Past the storage timeout the workers go on
 // to the next address and serve chats while the name's query is still
 // unanswered; the standby answers its clients (parleyctl role) meanwhile.

@@ -5,14 +5,14 @@
  * waits for it, never the loop's other sockets (a worker's visitors
  * while it reconnects to storaged by name).
  */
-#ifndef PARLEY_LOOKUP_H
-#define PARLEY_LOOKUP_H
+#ifndef PARLEY_DNSLOOKUP_H
+#define PARLEY_DNSLOOKUP_H
 
 #include <sys/socket.h>
 
 #include <stdint.h>
 
-#define LOOKUP_ERR_MAX	160
+#define DNSLOOKUP_ERR_MAX	160
 
 /*
  * One name's lookups, one at a time. Its owner keeps it for the life of
@@ -20,14 +20,14 @@
  * and nothing starts another for it meanwhile (at most one thread a
  * struct).
  */
-struct lookup {
+struct dnslookup {
 	int pending;		/* a thread is at it */
-	void (*done)(struct lookup *);	/* on the loop, once it answered */
+	void (*done)(struct dnslookup *);	/* on the loop, once it answered */
 	/* The last answer, read in done: rc 0 with the address, else err. */
 	int rc;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char err[LOOKUP_ERR_MAX];
+	char err[DNSLOOKUP_ERR_MAX];
 };
 
 /*
@@ -36,7 +36,7 @@ struct lookup {
  * runs when it answers: the caller waits for that one), -1 logged (no
  * thread or pipe: nothing started).
  */
-int lookup_start(struct lookup *l, const char *host, uint16_t port,
-    void (*done)(struct lookup *));
+int dnslookup_start(struct dnslookup *l, const char *host, uint16_t port,
+    void (*done)(struct dnslookup *));
 
 #endif

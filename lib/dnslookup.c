@@ -1,10 +1,15 @@
 /*
- * DNS names resolved off the event loop (lookup.h). Each lookup is a job
+ * DNS names resolved off the event loop (dnslookup.h). Each lookup is a job
  * of its own: the loop fills it, a detached thread (every signal blocked:
  * they are the loop's) calls getaddrinfo() and writes the job's address
  * into the process's one lookup pipe, and the loop reads it back, copies
- * the answer into its struct lookup and calls done. Only the job crosses
+ * the answer into its struct dnslookup and calls done. Only the job crosses
  * threads, whole, through the pipe: nothing else is shared.
+ *
+ * The notifier's webhook lookups (workerd/notify/lookup.c) are of another
+ * kind: every address of a URL's name checked against the URL policy,
+ * many at once, bounded per organisation, cancelled when their caller
+ * leaves. This is the one-address, one-at-a-time kind a connection wants.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -15,19 +20,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnslookup.h"
 #include "log.h"
 #include "loop.h"
-#include "lookup.h"
 
-struct lookup_job {
-	struct lookup *owner;
+struct dnslookup_job {
+	struct dnslookup *owner;
 	char host[256];
 	char port[8];
 	/* The thread's answer. */
 	int rc;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char err[LOOKUP_ERR_MAX];
+	char err[DNSLOOKUP_ERR_MAX];
 };
 
 static int lk_pipe[2] = { -1, -1 };
@@ -37,7 +42,7 @@ static struct loop_io lk_io;
 static void *
 lookup_run(void *arg)
 {
-	struct lookup_job *j = arg;
+	struct dnslookup_job *j = arg;
 	struct addrinfo hints, *res;
 	int rc;
 
@@ -62,8 +67,8 @@ lookup_run(void *arg)
 static void
 lookup_answered(int fd, uint32_t events, void *arg)
 {
-	struct lookup_job *j;
-	struct lookup *l;
+	struct dnslookup_job *j;
+	struct dnslookup *l;
 
 	(void)events;
 	(void)arg;
@@ -80,10 +85,10 @@ lookup_answered(int fd, uint32_t events, void *arg)
 }
 
 int
-lookup_start(struct lookup *l, const char *host, uint16_t port,
-    void (*done)(struct lookup *))
+dnslookup_start(struct dnslookup *l, const char *host, uint16_t port,
+    void (*done)(struct dnslookup *))
 {
-	struct lookup_job *j;
+	struct dnslookup_job *j;
 	pthread_attr_t attr;
 	pthread_t th;
 	sigset_t all, old;
