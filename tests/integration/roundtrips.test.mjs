@@ -94,12 +94,13 @@ describe('storaged round trips of a widget visitor', () => {
     // The records each reads and writes: the conversation once by the
     // begin and once by the append, the history's older messages (the
     // one just stored is in hand, not read again); the widget by the socket's open
-    // and the first begin only (later begins find it in memory:
+    // and the first begin only, and its organisation (its daily turn budget) by
+    // that begin (later begins find both in memory:
     // storaged/widgetstore.c's begin cache); the session written with
     // the first message only (a minute's activity is one write:
     // storaged/wsess.c, touch_due).
     assert.deepEqual(first.recs.d, {
-      'read widget': 2, 'read conversation': 1,
+      'read widget': 2, 'read org': 1, 'read conversation': 1,
       'wrote wsession': 1, 'wrote conversation': 2, 'wrote message': 2,
     });
     assert.deepEqual(later.recs.d, {
