@@ -99,7 +99,12 @@ describe('stacks of their own', { concurrency: true }, () => {
     // on its reader is still written, once. By activity it jumped to the
     // front, behind the walk, and was left out.
     test('a conversation given a message mid-export is in it, its rows once', async (t) => {
-      const p = new Parley({ workers: 1, mock: true, env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_PASSWORD: PASSWORD } });
+      // Its exports wait on readers that do not read: output that makes
+      // no progress is given up after the header timeout (10 s), which a
+      // loaded machine reached while it started the eight below, so one
+      // of them ended and the ninth found room. Here it is 5 minutes.
+      const p = new Parley({ workers: 1, mock: true, headerTimeoutMs: 300000,
+        env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_PASSWORD: PASSWORD } });
       t.after(() => p.stop());
       await p.start();
       // 210 conversations of one 60 KB answer: the first page of messages
