@@ -676,13 +676,23 @@ watched(const struct worker *w)
  * its visitors for ever: killed, its queued connections to the others, a
  * replacement started. Else it is pinged when due. Timed from the ping,
  * not the last answer: masterd's own loop late (stopped, swapped out)
- * sent none meanwhile, and kills nobody for that. 1 when w was killed.
+ * sent none meanwhile, and kills nobody for that. The ping's moment is
+ * read when it is sent, not the round's now: masterd stopped between the
+ * two would date it back by the stop, and its answer, not yet come when
+ * the round after looks, would be late by as much. And before it is called
+ * stuck its channel is read once more: an answer that came while masterd
+ * itself was stopped may still wait there behind this round's timer.
+ * 1 when w was killed.
  */
 static int
 watch(struct worker *w, long long now)
 {
 	struct penc e;
 
+	if (!watched(w))
+		return 0;
+	if (w->ping_out != 0 && now - w->ping_out >= W.cf->stall_ms)
+		worker_read(w, now);
 	if (!watched(w))
 		return 0;
 	if (w->ping_out != 0 && now - w->ping_out >= W.cf->stall_ms) {
@@ -697,7 +707,7 @@ watch(struct worker *w, long long now)
 		return 0;
 	w->ping_at = now + ping_every();
 	if (w->ping_out == 0)
-		w->ping_out = now;
+		w->ping_out = mono_ms();
 	penc_init(&e);
 	penc_u32(&e, ++w->pings);
 	if (!e.err && child_send(w, PROTO_MW_PING, e.buf, e.len, -1) == 0)
