@@ -683,7 +683,18 @@ daily_take(struct store_txn *t, const struct store_ws_widget *w,
 	day_count_add(t, wk, wlen, wn);
 	if (olen != 0)
 		day_count_add(t, ok, olen, on);
-	return t->err ? -1 : 0;
+	if (t->err)
+		return -1;
+	/* Said once a day: by the message that reaches the bound. */
+	if (w->daily_cap != 0 && wn + 1 == w->daily_cap)
+		log_info("widget %s reached its daily cap of %u messages: it "
+		    "answers daily_limit until the next UTC day", w->id,
+		    w->daily_cap);
+	if (olen != 0 && on + 1 == w->org_daily_turns)
+		log_info("organization %s reached its daily turn budget of %u: "
+		    "its widgets answer daily_limit until the next UTC day",
+		    w->org, w->org_daily_turns);
+	return 0;
 }
 
 /*

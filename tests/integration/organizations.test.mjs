@@ -291,6 +291,10 @@ describe('organizations admin API', () => {
     }
     assert.equal(await turn(b1, 'another organization'), 'answered');
     assert.equal((await p.mock.stats()).requests - before, 4, 'the model is not called over the budget');
+    // The log says so once, by the turn that reached it, not by each refused.
+    const reached = (n) => p.logs.storaged.split(`organization ${a.id} reached its daily turn budget of ${n}: its widgets answer daily_limit until the next UTC day`).length - 1;
+    assert.equal(reached(3), 1, p.logs.storaged);
+    assert.equal(reached(4), 0);
 
     // Raised by one: one more turn; unset: none counted, none refused.
     let r = await call('PATCH', `${O}/${a.id}`, { daily_turn_budget: 4 });
@@ -299,6 +303,7 @@ describe('organizations admin API', () => {
     assert.equal(r.json().name, 'Budgeted', 'a PATCH of the budget alone keeps the name');
     assert.equal(await turn(a2, 'four'), 'answered');
     assert.equal((await turn(a1, 'five')).code, 'daily_limit');
+    assert.deepEqual([reached(3), reached(4)], [1, 1]);
     r = await call('PATCH', `${O}/${a.id}`, { daily_turn_budget: null });
     assert.equal(r.json().daily_turn_budget, null);
     assert.equal(await turn(a1, 'five again'), 'answered');

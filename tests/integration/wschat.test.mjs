@@ -612,6 +612,9 @@ describe('daily message cap, 4 workers', () => {
     assert.equal(outcomes.filter((o) => o === 'answered').length, CAP);
     assert.equal(outcomes.filter((o) => o === 'capped').length, 12 - CAP);
     assert.equal((await p.mock.stats()).requests - before, CAP, 'the model was called only for the messages under the cap');
+    // Logged once, by the message that reached it, not by the five refused.
+    assert.equal(p.logs.storaged.split(`widget ${w.id} reached its daily cap of ${CAP} messages: it answers daily_limit until the next UTC day`).length - 1,
+      1, p.logs.storaged);
     await Promise.all(visitors.map((v) => v.close()));
 
     await p.restartStoraged();
