@@ -684,7 +684,9 @@ function identityPanel(ctx, state, f, actionError, done) {
     h('p', { class: 'hint' }, 'For sites whose visitors sign in: your server signs each user\'s id with this secret ',
       '(hash = HMAC-SHA256 of the id, hex) and the page passes id and hash to the widget. Verified visitors are one contact ',
       'across their devices; a wrong hash is never trusted. An email is verified (for actions\' {{visitor.email}}) when ',
-      'your server signs it too: email_hash = HMAC-SHA256 of "email:" and the email.'),
+      'your server signs it too: email_hash = HMAC-SHA256 of "email:" and the email. A hash that should stop working ',
+      'after a time (a cached page, a shared link) signs "exp:", the expiry (Unix seconds), ":" and the id, and the page ',
+      'passes that expires too; it is refused after it.'),
     h('div', { class: 'panel-row' }, badge, make, remove),
     status, once);
 

@@ -216,8 +216,12 @@ describe('dashboard widgets in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       [w.starter_questions, w.proactive_message, w.proactive_delay_s, w.proactive_path, w.language, w.unread_title, w.unread_sound, w.feedback_enabled, w.rating_enabled],
       [['What do you sell?', 'Where is my order?'], 'Need a hand?', 5, '/pricing*', 'de', true, false, false, true]);
 
-    // The secret: made, shown this once with its copy button.
+    // The secret: made, shown this once with its copy button. The panel
+    // says how a site signs a hash, the expiring form too.
     assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /no secret/i);
+    const how = await page.textContent('section[aria-labelledby="sec-identity"] .hint');
+    assert.match(how, /HMAC-SHA256 of the id/);
+    assert.match(how, /signs "exp:", the expiry \(Unix seconds\), ":" and the id, and the page passes that expires too/);
     await page.click('[data-testid="identity-secret-make"]');
     await page.locator('[data-testid="identity-secret-once"]').waitFor({ state: 'visible', timeout: 5000 });
     let secret = (await page.textContent('[data-testid="identity-secret-once-value"]')).trim();
