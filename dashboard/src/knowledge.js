@@ -106,7 +106,7 @@ function sourceForm(onSaved) {
   const parts = {
     crawl: wide(field('url', 'Start URL or sitemap', h('input', { type: 'text', inputmode: 'url', spellcheck: 'false', maxlength: '2048', placeholder: 'https://docs.example.com/' }),
       'Its pages under this address are read, links followed; robots.txt is honoured.')),
-    question: field('question', 'Question', h('input', { type: 'text', maxlength: '300' })),
+    question: wide(field('question', 'Question', h('input', { type: 'text', maxlength: '300' }))),
     answer: field('answer', 'Answer', h('textarea', { rows: '4', maxlength: '8192' })),
     file: field('file', 'File', h('input', { type: 'file', accept: '.html,.htm,.md,.markdown,.txt,.pdf' }),
       'HTML, Markdown, plain text or PDF, at most 7 MiB.'),

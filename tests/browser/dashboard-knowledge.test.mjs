@@ -86,6 +86,8 @@ describe('the dashboard\'s Knowledge page in Chromium', { timeout: SUITE_TIMEOUT
 
     // A question and its answer: ready at once.
     await page.selectOption('#f-type', 'qa');
+    // Its question (up to 300 characters) as wide as its answer below.
+    assert.equal(await rightGap(page, '#f-question'), 0, 'the question as wide as the form');
     await page.fill('#f-question', 'When are you open?');
     await page.fill('#f-answer', 'We are open nine to five, Monday to Friday.');
     await page.click('[data-testid="source-save"]');
