@@ -498,6 +498,12 @@ test_conv_contact(void **state)
 	st_conv_free(&c);
 }
 
+/* A widget's identity secret, and the HMAC-SHA256 of "user-42" under it. */
+static const char secret[] = "0123456789abcdef0123456789abcdef"
+    "0123456789abcdef0123456789abcdef";
+static const char mac[] = "a63cb3bd204a755b540eda8a223d431f"
+    "92f5aa347b397df1401e3901fdf6e659";
+
 /*
  * An identify's expiring form: "exp:" + expires + ":" + id signed, taken
  * until expires and ST_IDENTITY_SKEW_S after it by storaged's clock; no
@@ -506,10 +512,6 @@ test_conv_contact(void **state)
 static void
 test_identity_expiring_ok(void **state)
 {
-	const char *secret = "0123456789abcdef0123456789abcdef"
-	    "0123456789abcdef0123456789abcdef";
-	const char *mac = "a63cb3bd204a755b540eda8a223d431f"
-	    "92f5aa347b397df1401e3901fdf6e659";	/* of "user-42" */
 	const char *exp_mac = "63feb4b49af3c6b60ce1717842fa9924"
 	    "4ab956022da4ddd14d15274005ad9d54";	/* "exp:1767225600:user-42" */
 	const char *max_mac = "f92418c9d7e86ebc323ef8a9495da863"
@@ -556,10 +558,6 @@ test_identity_expiring_ok(void **state)
 static void
 test_identity_ok(void **state)
 {
-	const char *secret = "0123456789abcdef0123456789abcdef"
-	    "0123456789abcdef0123456789abcdef";
-	const char *mac = "a63cb3bd204a755b540eda8a223d431f"
-	    "92f5aa347b397df1401e3901fdf6e659";	/* of "user-42" */
 	const char *email_mac = "7a323998eb3fe4593a55c3948b3d9eb4"
 	    "7204cb9a03fd860983abb1743097b566";	/* of "email:ada@example.com" */
 	const char *bare_mac = "35388a70fac9997cbb89e65a85aaf69e"
