@@ -59,10 +59,12 @@ build/test/tests/%.o: TEST_OPT := -O0
 # libraries' symbols without libasan.so's thousand interceptors in the
 # way, and a Parley's start and stop (five ASan processes) took 15 % less
 # CPU (0.90 CPU-s against 1.07). Same runtime, same checks.
-# --as-needed: only workerd calls libcurl, whose thirty-odd libraries every
-# other program loaded at each start and LeakSanitizer scanned at each
-# exit; storaged, masterd, parleyctl, mockai and most unit tests now load
-# 10 to 12 libraries instead of 42 (a Parley's start and stop: 8 % less CPU).
+# --as-needed: a program loads libcurl's thirty-odd libraries at each start
+# (and LeakSanitizer scans them at each exit) only when it calls libcurl:
+# mockai and most unit tests load 10 to 12 libraries instead of 42. workerd,
+# storaged (etcd.c) and every program that checks URL settings
+# (lib/settingtab.c's curl_url: masterd, parleyctl) call it, at about 9 ms
+# of CPU a start each on a machine whose page faults cost 10 us.
 TEST_LD     := -fuse-ld=gold -static-libasan -static-libubsan -Wl,--as-needed
 # Fuzz objects are compiled once (fuzzer-no-link) into build/fuzz/ and
 # linked into every target that needs them, for `make fuzz`. make test
