@@ -281,6 +281,10 @@ describe('the inbox in Chromium', { timeout: SUITE_TIMEOUT }, () => {
       await phone.page.waitForSelector(row(convPage));
       const o = await overflow(phone.page);
       assert.ok(o.scrollWidth <= o.innerWidth, `phone list: no sideways scroll: ${JSON.stringify(o)}`);
+      // Its pane reaches the bottom of the screen under a short list.
+      const paneEnd = await phone.page.evaluate(() => innerHeight -
+        document.querySelector('.inbox-list-pane').getBoundingClientRect().bottom);
+      assert.ok(paneEnd <= 0, `the list's pane ends ${paneEnd} px above the screen's bottom`);
       await phone.page.screenshot({ path: path.join(SCREENSHOTS, 'inbox-phone-list.png') });
       assert.deepEqual(bad, [], 'no serious or critical violation');
       await assertClean(p, desk.log, 'inbox desktop');
