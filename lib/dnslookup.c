@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,10 +88,7 @@ dnslookup_start(struct dnslookup *l, const char *host, uint16_t port,
     void (*done)(struct dnslookup *))
 {
 	struct dnslookup_job *j;
-	pthread_attr_t attr;
 	pthread_t th;
-	sigset_t all, old;
-	int rc;
 
 	l->done = done;
 	if (l->pending)
@@ -107,19 +103,12 @@ dnslookup_start(struct dnslookup *l, const char *host, uint16_t port,
 	j->owner = l;
 	snprintf(j->host, sizeof(j->host), "%s", host);
 	snprintf(j->port, sizeof(j->port), "%u", (unsigned int)port);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&th, &attr, lookup_run, j);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		errno = rc;
-		log_warn("name lookup: thread");
+	if (loop_threads_start(&th, 1, lookup_run, j, "name lookup") != 1) {
 		free(j);
 		return -1;
 	}
+	/* Never joined: its job, freed by the loop, is all it leaves. */
+	pthread_detach(th);
 	l->pending = 1;
 	return 0;
 }

@@ -351,7 +351,7 @@ loop_run(void)
 
 int
 loop_threads_start(pthread_t *th, int n, void *(*fn)(void *),
-    const char *what)
+    void *arg, const char *what)
 {
 	sigset_t all, old;
 	int i, rc;
@@ -359,7 +359,7 @@ loop_threads_start(pthread_t *th, int n, void *(*fn)(void *),
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < n; i++)
-		if ((rc = pthread_create(&th[i], NULL, fn, NULL)) != 0) {
+		if ((rc = pthread_create(&th[i], NULL, fn, arg)) != 0) {
 			errno = rc;
 			log_warn("%s: thread", what);
 			break;

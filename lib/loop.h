@@ -86,11 +86,11 @@ int loop_pipe_open(int pfd[2], struct loop_io *io,
 /* Its end: unwatched, closed, pfd -1 -1. */
 void loop_pipe_close(int pfd[2], struct loop_io *io);
 /*
- * Starts up to n threads into th, each running fn(NULL), with every
+ * Starts up to n threads into th, each running fn(arg), with every
  * signal blocked (signals are the loop's); the first failure is logged
  * as what's and ends the starting. The number of threads started.
  */
 int loop_threads_start(pthread_t *th, int n, void *(*fn)(void *),
-    const char *what);
+    void *arg, const char *what);
 
 #endif

@@ -670,6 +670,13 @@ watched(const struct worker *w)
 	    w->ch_open && W.cf != NULL && proc_gets(w->proc, PROTO_MW_PING);
 }
 
+/* 1 when w's oldest unanswered ping is stall_ms old. */
+static int
+ping_overdue(const struct worker *w, long long now)
+{
+	return w->ping_out != 0 && now - w->ping_out >= W.cf->stall_ms;
+}
+
 /*
  * A watched child that answered nothing to a ping for stall_ms is stuck
  * (its loop does not turn: a deadlock, a stop, an endless loop) and holds
@@ -691,11 +698,12 @@ watch(struct worker *w, long long now)
 
 	if (!watched(w))
 		return 0;
-	if (w->ping_out != 0 && now - w->ping_out >= W.cf->stall_ms)
+	if (ping_overdue(w, now)) {
 		worker_read(w, now);
-	if (!watched(w))
-		return 0;
-	if (w->ping_out != 0 && now - w->ping_out >= W.cf->stall_ms) {
+		if (!watched(w))
+			return 0;
+	}
+	if (ping_overdue(w, now)) {
 		log_errorx("%s %u (pid %d) answered nothing for %lld ms "
 		    "(PARLEY_WORKER_STALL_MS): stuck, killing it", WHO(w),
 		    (int)w->pid, now - w->ping_out);

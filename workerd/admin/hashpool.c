@@ -170,7 +170,7 @@ hp_start(void)
 		return -1;
 	hp.started = 1;
 	hp.nth = loop_threads_start(hp.th, HASHPOOL_THREADS, hp_thread,
-	    "hash pool");
+	    NULL, "hash pool");
 	if (hp.nth == 0) {
 		hashpool_shutdown();
 		return -1;

@@ -234,7 +234,7 @@ mailpool_start(void)
 		return -1;
 	mp.started = 1;
 	mp.nth = loop_threads_start(mp.th, MAILPOOL_THREADS, mp_thread,
-	    "mail threads");
+	    NULL, "mail threads");
 	if (mp.nth == 0) {
 		mailpool_shutdown();
 		return -1;
