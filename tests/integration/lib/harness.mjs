@@ -467,8 +467,11 @@ export class Parley {
 
   async startStoraged(timeout = 15000) {
     const rec = this.spawnStoraged();
-    const deadline = Date.now() + timeout;
-    let lastErr;
+    const t0 = Date.now();
+    const deadline = t0 + timeout;
+    // Each kind of failed probe: how many, and when first and last (ms
+    // after the spawn), for the message of a start that never serves.
+    const failed = new Map();
     while (Date.now() < deadline) {
       if (rec.exited) throw new Error(`parley-storaged exited during start-up (code ${rec.code}, signal ${rec.signal}):\n${this.tail('storaged')}`);
       try {
@@ -476,12 +479,19 @@ export class Parley {
         await c.ping({ timeout: 2000 });
         c.close();
         return rec;
-      } catch (e) { lastErr = e; }
+      } catch (e) {
+        const why = e.message.replace(this.sockPath, 'the socket');
+        const f = failed.get(why) ?? { n: 0, first: Date.now() - t0 };
+        f.n++;
+        f.last = Date.now() - t0;
+        failed.set(why, f);
+      }
       // Looked at often: a restart (crash.test.mjs's fifty) waits on it,
       // and a refused connect to a socket not there yet costs nothing.
       await sleep(10);
     }
-    throw new Error(`parley-storaged not ready after ${timeout} ms (${lastErr && lastErr.message}):\n${this.tail('storaged')}`);
+    const probes = [...failed].map(([why, f]) => `${f.n} x ${why} (${f.first}..${f.last} ms)`).join('; ');
+    throw new Error(`parley-storaged not ready after ${timeout} ms (probes: ${probes}):\n${this.tail('storaged')}`);
   }
 
   async waitHealthy(timeout = 15000) {

@@ -434,9 +434,14 @@ export class StorageClient {
   static _over(dial, ready, where, { name = 'itest', as = 'parley-workerd', timeout = 3000 } = {}) {
     return new Promise((resolve, reject) => {
       const sock = dial();
-      const t = setTimeout(() => { sock.destroy(); reject(new Error(`storage connect timeout ${where}`)); }, timeout);
+      let connected = false;
+      const t = setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`storage connect timeout ${where} (${connected ? 'connected, no HELLO' : 'not connected'} in ${timeout} ms)`));
+      }, timeout);
       sock.once('error', (e) => { clearTimeout(t); reject(e); });
       sock.once(ready, () => {
+        connected = true;
         const c = new StorageClient(sock, name);
         c.as = as;
         sock.write(helloFrame(as));
