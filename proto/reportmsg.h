@@ -15,7 +15,9 @@
  *                  ST_REPORT_SPAN_MAX apart), str widget ("" every
  *                  one), str agent ("" every one; ST_REPORT_DEFAULT_AGENT
  *                  the default agent)
- *                           -> u32 n, n x hour, u32 m, m x agent, u8 ready
+ *                           -> u32 n, n x hour, u32 m, m x agent, u8 ready,
+ *                              u64 day_end, u32 budget, u32 turns,
+ *                              u32 cap, u32 messages
  *     Who asks's organisation's conversations started in the hours whose
  *     start lies in [from, to) (an hour is counted whole): one row per
  *     hour with any (u32 hours since the epoch, UTC), summed over the
@@ -27,6 +29,11 @@
  *     ST_REPORT_AGENTS_MAX agents the range is refused (`invalid`).
  *     ready 0 while conversations stored before reports existed are still
  *     being counted in (the sweep's backfill).
+ *     Then today's bounds, whatever the range: the UTC day's end
+ *     (day_end, ms), the organisation's daily turn budget (0 none) and
+ *     its turns so far (counted only while it has a budget), and of the
+ *     widget asked for (when it is the organisation's) its daily message
+ *     cap (0 none) and its visitor messages so far; 0 each without one.
  */
 #ifndef PARLEY_REPORTMSG_H
 #define PARLEY_REPORTMSG_H
@@ -100,13 +107,17 @@ struct st_report_rep {
 	struct st_report_agent *agents;
 	uint32_t m;
 	uint8_t ready;
+	/* Today (UTC): the bounds a visitor meets, and what they counted. */
+	uint64_t day_end;		/* ms since the epoch */
+	uint32_t budget, turns;		/* the organisation's; 0 none */
+	uint32_t cap, messages;		/* the widget asked for's; 0 none */
 };
 
 /* Rows on the wire: u32 hour or str agent (u32 length), the counts. */
 #define ST_REPORT_HOUR_WIRE	(4 + 8 * ST_RC_N)
 #define ST_REPORT_AGENT_WIRE_MAX	(4 + ST_ID_HEX + 8 * ST_RC_N)
 _Static_assert((uint64_t)ST_REPORT_HOURS_MAX * ST_REPORT_HOUR_WIRE +
-    (uint64_t)ST_REPORT_AGENTS_MAX * ST_REPORT_AGENT_WIRE_MAX + 64 <=
+    (uint64_t)ST_REPORT_AGENTS_MAX * ST_REPORT_AGENT_WIRE_MAX + 64 + 24 <=
     PROTO_MAX_PAYLOAD, "a reply of the most hours and agents encodes");
 
 /* A count's name ("conversations"), or NULL. */

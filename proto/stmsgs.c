@@ -1865,6 +1865,11 @@ static const struct pfield f_report_rep[] = {
 	PFLIST(struct st_report_rep, agents, m, ST_REPORT_AGENTS_MAX,
 	    pl_report_agent),
 	PFU8(struct st_report_rep, ready),
+	PFU64(struct st_report_rep, day_end),
+	PFU32(struct st_report_rep, budget),
+	PFU32(struct st_report_rep, turns),
+	PFU32(struct st_report_rep, cap),
+	PFU32(struct st_report_rep, messages),
 };
 PLAYOUT(pl_report_rep, struct st_report_rep, f_report_rep);
 

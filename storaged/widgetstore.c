@@ -697,6 +697,40 @@ daily_take(struct store_txn *t, const struct store_ws_widget *w,
 	return 0;
 }
 
+int
+daily_today(struct store_txn *t, const char *widget, uint64_t now,
+    struct st_report_rep *out)
+{
+	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
+	uint8_t k[DAY_KEY_MAX];
+	uint32_t day = (uint32_t)(now / DAY_MS);
+	struct st_widget w;
+	struct st_org o;
+	int rc;
+
+	out->day_end = (uint64_t)(day + 1) * DAY_MS;
+	if ((rc = entity_load(t, &org_entity, org, &o)) < 0)
+		return -1;
+	if (rc == 0) {
+		out->budget = o.daily_turns;
+		st_org_free(&o);
+		if (out->budget != 0 && day_count(t, k,
+		    org_daily_key(k, org, day), &out->turns) < 0)
+			return -1;
+	}
+	if (widget[0] == '\0' || (rc = widget_load(t, widget, &w)) == 1)
+		return 0;
+	if (rc < 0)
+		return -1;
+	/* Another organisation's widget: its counts are not this one's. */
+	if (entity_in_org(&widget_entity, &w, org)) {
+		out->cap = w.daily_cap;
+		rc = day_count(t, k, daily_key(k, w.id, day), &out->messages);
+	}
+	st_widget_free(&w);
+	return rc < 0 ? -1 : 0;
+}
+
 /*
  * What a chat begin reads of a widget (store_chat_widget_take), kept in
  * memory while the widgets and agents stay as they were (st->cfg_gen):

@@ -5,7 +5,9 @@
 // conversations a day (resolved by the assistant, by a person, the rest),
 // the assistant's resolution rate a day, the busiest hours, tokens per
 // agent. Each chart has its numbers in a table beside it (a <details>), and
-// the days download as CSV. The filters stay in the hash's query.
+// the days download as CSV. The filters stay in the hash's query. Above
+// them, when the organisation has a daily budget or the widget shown a
+// daily cap, today's count against each.
 
 import { api, endpoints, isAbort, loadWidgets, widgetNames } from './api.js';
 import { loadAgents, agentLabel } from './agents.js';
@@ -148,6 +150,26 @@ function summary(t) {
     card('Rating', t.rating_avg == null ? '—' : `${t.rating_avg.toFixed(1)} / 5`, plural(t.ratings, 'rating', 'ratings'), 'card-rating'));
 }
 
+/*
+ * Today's daily bounds, as the server counts them (by UTC day, whatever the
+ * range's zone): the organisation's budget, which only the install key
+ * sets, and the widget shown's cap, each with what counted against it so
+ * far and when the count starts again (in local time). null when there is
+ * neither: nothing to tell. A bound reached is a warning: visitors are
+ * refused until then.
+ */
+function todayNote(t) {
+  const parts = [];
+  if (t.daily_turn_budget != null) parts.push(`${num(t.turns)} of the organisation's ${num(t.daily_turn_budget)} visitor messages a day`);
+  if (t.daily_message_cap != null) parts.push(`${num(t.messages)} of this widget's ${num(t.daily_message_cap)}`);
+  if (!parts.length) return null;
+  const full = (t.daily_turn_budget != null && t.turns >= t.daily_turn_budget) ||
+    (t.daily_message_cap != null && t.messages >= t.daily_message_cap);
+  const at = new Date(t.resets_at).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+  const text = `Today: ${parts.join('; ')}. ${full ? `Visitors' messages are refused until ${at}, when the count starts again.` : `The count starts again ${at}.`}`;
+  return h('div', { class: full ? 'alert alert-warn' : 'alert', role: 'status', 'data-testid': 'report-today' }, h('p', {}, text));
+}
+
 /* The charts drawn w px wide (their box's content width). */
 function charts(d, agentName, w) {
   const days = d.days.map((x) => x.date.slice(5));
@@ -233,7 +255,7 @@ export async function render(main, ctx) {
     }
     if (mySeq !== seq) return;
     status.textContent = d.ready ? `${d.from} to ${d.to}.` : `${d.from} to ${d.to}. Older conversations are still being counted in: the figures grow until they are.`;
-    clear(body).append(summary(d.totals));
+    clear(body).append(...[todayNote(d.today), summary(d.totals)].filter(Boolean));
     chartsFor(body, d, agentName);
   }
   form.addEventListener('submit', (ev) => {

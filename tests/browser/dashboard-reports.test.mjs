@@ -3,7 +3,9 @@
 // its cards say what the API's report says; its four charts are drawn
 // (SVG) with their numbers in a table each, the day's bar as tall as its
 // count; the CSV link downloads the days; a widget filter narrows it and
-// stays in the hash; the menu fits one row at 1280 and 1024 wide (the
+// stays in the hash; today's daily bounds (a widget's cap, the
+// organisation's budget) above the cards, a warning once one is reached;
+// the menu fits one row at 1280 and 1024 wide (the
 // pages set up once under Settings). Screenshots at 1280 and 390 wide, light and dark;
 // axe-core clean; no horizontal scroll on a phone; no page error.
 import assert from 'node:assert/strict';
@@ -222,6 +224,43 @@ describe('dashboard: the Reports page', { timeout: SUITE_TIMEOUT }, () => {
       } finally {
         await p.ctx.close();
       }
+    }
+  });
+
+  // Today's daily bounds above the cards: none without one; a widget's cap
+  // and the organisation's budget (the install key's alone) with what
+  // counted against each; a bound reached is a warning, axe-clean.
+  test('today\'s daily bounds: a widget\'s cap, the organisation\'s budget, a warning once one is reached', async () => {
+    const { page } = v;
+    const setBudget = async (n) => assert.equal((await adminApi(stack, 'PATCH', '/v1/admin/organizations/default', { daily_turn_budget: n })).status, 200);
+    const shown = async (hash) => {
+      await openDash(page, stack, hash, '[data-testid="report-cards"]');
+      const el = page.locator('[data-testid="report-today"]');
+      return (await el.count()) ? { text: await el.textContent(), warn: await el.evaluate((e) => e.classList.contains('alert-warn')) } : null;
+    };
+    try {
+      assert.equal(await shown('#/reports'), null, 'no bound, no line');
+      assert.equal((await adminApi(stack, 'PATCH', `/v1/admin/widgets/${w2.widget_id}`, { daily_message_cap: 5 })).status, 200);
+      assert.equal(await shown('#/reports'), null, 'a cap is a widget\'s: shown with that widget');
+      let t = await shown(`#/reports?widget_id=${w2.id}`);
+      assert.match(t.text, /^Today: 3 of this widget's 5\. The count starts again /);
+      assert.equal(t.warn, false);
+      await setBudget(4);
+      const m = await Visitor.open(stack.parley, w1.widget_id);
+      await m.next('session');
+      await m.turn('counted in the budget');
+      await m.close();
+      t = await shown('#/reports');
+      assert.match(t.text, /^Today: 1 of the organisation's 4 visitor messages a day\. The count starts again /);
+      await setBudget(1);
+      t = await shown(`#/reports?widget_id=${w2.id}`);
+      assert.match(t.text, /^Today: 1 of the organisation's 1 visitor messages a day; 3 of this widget's 5\. Visitors' messages are refused until .+, when the count starts again\.$/);
+      assert.equal(t.warn, true);
+      await shots(page, 'reports-today');
+      assert.deepEqual(await axeLightDark(page, 'the Reports page with a bound reached'), []);
+      await assertClean(page, v.log, 'reports with today\'s bounds');
+    } finally {
+      await setBudget(null);
     }
   });
 

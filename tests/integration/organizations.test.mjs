@@ -296,6 +296,26 @@ describe('organizations admin API', () => {
     assert.equal(reached(3), 1, p.logs.storaged);
     assert.equal(reached(4), 0);
 
+    // What an admin of each organisation reads of it: the reports' today
+    // (UTC), the budget and what counted against it, and with widget_id
+    // that widget's cap and messages (none of another organisation's).
+    const [ka, kb] = [await addKey(p, { org: a.id, role: 'admin' }), await addKey(p, { org: b.id, role: 'admin' })];
+    const today = async (k, q = '') => {
+      const r = await call('GET', `/v1/admin/reports${q}`, undefined, { headers: { 'x-admin-api-key': k.key } });
+      assert.equal(r.status, 200, r.text);
+      return r.json().today;
+    };
+    const now = Date.now();
+    const seen = await today(ka);
+    assert.equal(seen.date, new Date(now).toISOString().slice(0, 10));
+    assert.equal(seen.resets_at, (Math.floor(now / 86400000) + 1) * 86400000);
+    assert.deepEqual({ ...seen, date: 0, resets_at: 0 }, { date: 0, resets_at: 0, daily_turn_budget: 3, turns: 3 });
+    const inA = await today(ka, `?widget_id=${a1}`);
+    assert.deepEqual([inA.daily_turn_budget, inA.turns, inA.daily_message_cap, inA.messages], [3, 3, null, 2]);
+    assert.deepEqual([(await today(ka, `?widget_id=${a2}`)).messages, (await today(kb, `?widget_id=${b1}`)).messages], [1, 1]);
+    const other = await today(kb, `?widget_id=${a1}`);
+    assert.deepEqual([other.daily_turn_budget, other.turns, other.daily_message_cap, other.messages], [null, null, null, 0]);
+
     // Raised by one: one more turn; unset: none counted, none refused.
     let r = await call('PATCH', `${O}/${a.id}`, { daily_turn_budget: 4 });
     assert.equal(r.status, 200, r.text);
@@ -304,6 +324,7 @@ describe('organizations admin API', () => {
     assert.equal(await turn(a2, 'four'), 'answered');
     assert.equal((await turn(a1, 'five')).code, 'daily_limit');
     assert.deepEqual([reached(3), reached(4)], [1, 1]);
+    assert.deepEqual([(await today(ka)).daily_turn_budget, (await today(ka)).turns], [4, 4]);
     r = await call('PATCH', `${O}/${a.id}`, { daily_turn_budget: null });
     assert.equal(r.json().daily_turn_budget, null);
     assert.equal(await turn(a1, 'five again'), 'answered');

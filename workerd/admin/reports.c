@@ -16,7 +16,13 @@
  *	{"from","to","tz","ready","totals":{counts, rates},
  *	 "days":[{"date", counts}...],	every day of the range
  *	 "hours":[24 conversations counts: the busiest hours],
- *	 "agents":[{"agent_id" ("default"), counts}...]}
+ *	 "agents":[{"agent_id" ("default"), counts}...],
+ *	 "today":{"date","resets_at","daily_turn_budget","turns"[,
+ *	     "daily_message_cap","messages" with widget_id]}}
+ *
+ * today is the UTC day whatever tz, as the daily bounds count: what the
+ * organisation's members see of its budget (which the install key alone
+ * sets) and of a widget's cap before a visitor meets them.
  *
  * The CSV is the days: a header row (date, then the counts' names), a
  * row a day.
@@ -44,6 +50,7 @@ struct report_q {
 	char tz[TZ_NAME_MAX + 1];
 	const struct tzinfo *zone;
 	int csv;
+	int by_widget;			/* widget_id given */
 };
 
 /* The sums of one day, hour of the day or agent. */
@@ -136,6 +143,7 @@ report_query(const char *query, struct report_q *q,
 	sq->to = (uint64_t)tzif_day_start(q->zone, q->to_day + 1);
 	sq->widget = widget;
 	sq->agent = agent;
+	q->by_widget = widget[0] != '\0';
 	return NULL;
 }
 
@@ -241,6 +249,39 @@ report_free(struct report *r)
 	free(r->days);
 }
 
+/* A bound (0 none) as JSON: a number, or null. */
+static json_t *
+bound_json(uint32_t n)
+{
+	return n != 0 ? json_integer(n) : json_null();
+}
+
+/*
+ * Today's bounds (UTC, whatever tz): the organisation's daily turn budget
+ * and its turns so far (null without a budget: not counted then), and of
+ * the widget asked for its daily message cap and its messages so far.
+ */
+static json_t *
+today_json(const struct report_q *q, const struct st_report_rep *rep)
+{
+	json_t *o = json_object();
+	char date[11];
+	int err = o == NULL;
+
+	date_fmt((int64_t)(rep->day_end / DAY_MS) - 1, date);
+	exprow_oset(o, "date", json_string(date), &err);
+	exprow_oset(o, "resets_at", exprow_ms(rep->day_end), &err);
+	exprow_oset(o, "daily_turn_budget", bound_json(rep->budget), &err);
+	exprow_oset(o, "turns", rep->budget != 0 ? json_integer(rep->turns) :
+	    json_null(), &err);
+	if (q->by_widget) {
+		exprow_oset(o, "daily_message_cap", bound_json(rep->cap),
+		    &err);
+		exprow_oset(o, "messages", json_integer(rep->messages), &err);
+	}
+	return exprow_odone(o, err);
+}
+
 static json_t *
 report_json(const struct report_q *q, const struct report *r,
     const struct st_report_rep *rep)
@@ -281,6 +322,7 @@ report_json(const struct report_q *q, const struct report *r,
 	exprow_oset(o, "days", days, &err);
 	exprow_oset(o, "hours", hours, &err);
 	exprow_oset(o, "agents", agents, &err);
+	exprow_oset(o, "today", today_json(q, rep), &err);
 	return exprow_odone(o, err);
 }
 

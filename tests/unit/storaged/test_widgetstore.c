@@ -17,6 +17,7 @@
 
 #include "agentmsg.h"
 #include "log.h"
+#include "reportmsg.h"
 #include "test_fixture.h"
 #include "agentstore.h"
 #include "kbpage.h"
@@ -634,6 +635,20 @@ take(struct fix *f, const char *id, char *prompt, size_t n)
 	    "");
 	st_agent_free(&own);
 	return result;
+}
+
+/* Today's bounds as a report reads them, of widget (internal id, or ""). */
+static struct st_report_rep
+today_of(struct fix *f, const char *widget)
+{
+	struct st_report_rep rep;
+	struct store_txn t;
+
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(daily_today(&t, widget, fake_now, &rep), 0);
+	assert_int_equal(store_commit(&t), 0);
+	return rep;
 }
 
 /* Records decoded since the last call. */
@@ -1836,6 +1851,7 @@ test_chat_begin_widget(void **state)
 {
 	struct fix *f = *state;
 	struct st_widget d, in, out;
+	struct st_report_rep rep;
 	uint64_t day, retry;
 	int wrote;
 
@@ -1862,6 +1878,17 @@ test_chat_begin_widget(void **state)
 	assert_int_equal(retry, DAY_MS / 2);
 	assert_int_equal(wrote, 0);
 	assert_int_equal(ws_say(f, d.widget_id, 1, "five"), ST_WS_CAPPED);
+	/* What a report reads of it: the cap and the three counted. */
+	rep = today_of(f, d.id);
+	assert_int_equal(rep.cap, 3);
+	assert_int_equal(rep.messages, 3);
+	assert_int_equal(rep.day_end, (day + 1) * DAY_MS);
+	assert_int_equal(rep.budget, 0);
+	assert_int_equal(rep.turns, 0);
+	rep = today_of(f, "");
+	assert_int_equal(rep.cap, 0);
+	assert_int_equal(rep.messages, 0);
+	assert_int_equal(today_of(f, "no-such-widget").messages, 0);
 	/* A name that is no widget is not held by any cap. */
 	assert_int_equal(http_say(f, "w", "free", &retry, &wrote), ST_CHAT_OK);
 	assert_int_equal(db_entries(f, "daily"), 1);
