@@ -758,6 +758,21 @@ describe('the data-widget embed in Chromium', { timeout: SUITE_TIMEOUT }, () => 
         await b.page.waitForFunction(() => window.__events.some((e) => e.name === 'identity'));
         assert.equal((await identities(b.page))[0].verified, true);
         assert.equal((await chat(b.page, 'hi from B')).text, said('hi from B'));
+        // Device C: the expiring hash on the tag (data-user-expires): sent as
+        // a number, and verified (the hash signs it: without it, it would not).
+        const onTag = await openPage(browser);
+        try {
+          const framesTag = recordFrames(onTag.page);
+          await onTag.page.goto(`${stack.host.widgetEmbedUrl(w.widget_id)}&${new URLSearchParams({ 'user-id': id, 'user-hash': xhash, 'user-expires': String(expires) })}`);
+          await waitReady(onTag.page);
+          await onTag.page.click(part('launcher'));
+          await onTag.page.waitForFunction(() => window.__events.some((e) => e.name === 'identity'));
+          assert.equal((await identities(onTag.page))[0].verified, true);
+          assert.deepEqual(framesTag.sent.find((m) => m.type === 'identify'), { id, hash: xhash, expires, type: 'identify' });
+          await assertClean(onTag.page, onTag.log, 'identify C');
+        } finally {
+          await onTag.ctx.close();
+        }
         const list = (await admin('GET', '/v1/admin/contacts?limit=100')).json.contacts.filter((c) => c.external_id === id);
         assert.equal(list.length, 1, 'one contact for the user');
         const c = (await admin('GET', `/v1/admin/contacts/${list[0].id}`)).json;

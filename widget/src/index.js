@@ -237,8 +237,9 @@ function mount(script, cfg, base, broken, lang) {
   const life = new AbortController(); // every listener and the history fetch
   const on = (t, type, fn) => t.addEventListener(type, fn, { signal: life.signal });
 
-  // The signed-in user the page names (data-user-*, ParleyChat.identify): {id, name, email, hash, email_hash}
-  let ident = ds.userId && { id: ds.userId, name: ds.userName, email: ds.userEmail, hash: ds.userHash, email_hash: ds.userEmailHash };
+  // The signed-in user the page names (data-user-*, ParleyChat.identify): {id, name, email, hash, email_hash,
+  // expires} (an expiring hash's Unix seconds, a number; left out when not given)
+  let ident = ds.userId && { id: ds.userId, name: ds.userName, email: ds.userEmail, hash: ds.userHash, email_hash: ds.userEmailHash, expires: +ds.userExpires || void 0 };
   // o as a frame on the socket (open: the caller knows).
   const put = (o) => ws.send(JSON.stringify(o));
   const identify = () => ident && put({ ...ident, type: 'identify' });

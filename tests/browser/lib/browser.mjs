@@ -291,8 +291,8 @@ export class HostSite {
 
   page(u) {
     const q = u.searchParams;
-    // user-id, user-name, user-email, user-hash, user-email-hash: the data-user-* of a signed-in visitor (issue 26)
-    const user = ['id', 'name', 'email', 'hash', 'email-hash'].map((k) => (q.get(`user-${k}`) === null ? '' : ` data-user-${k}="${escAttr(q.get(`user-${k}`))}"`)).join('');
+    // user-id, user-name, user-email, user-hash, user-email-hash, user-expires: the data-user-* of a signed-in visitor
+    const user = ['id', 'name', 'email', 'hash', 'email-hash', 'expires'].map((k) => (q.get(`user-${k}`) === null ? '' : ` data-user-${k}="${escAttr(q.get(`user-${k}`))}"`)).join('');
     const widget = q.get('nowidget') ? '' : q.get('widget')
       ? `<script src="${this.parleyOrigin}/api/widget/embed.js" data-widget="${escAttr(q.get('widget'))}"${user}></script>`
       : this.embedTag(q);
