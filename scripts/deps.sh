@@ -61,6 +61,10 @@ need_file /usr/include/libstemmer.h libstemmer-dev
 # (workerd/fetch/pdf.c); its dev package brings cairo's, which the PDF
 # tests draw their documents with.
 need_pkgconfig poppler-glib libpoppler-glib-dev
+# poppler-data: the CMaps and CID-to-Unicode maps poppler reads a PDF's
+# CJK text with when the file does not embed its fonts (its reader may
+# open them alone: workerd/fetch/sandbox.h).
+need_file /usr/share/poppler/cMap poppler-data
 # libseccomp builds the system-call filter each PDF's reader runs under,
 # in its child process (workerd/fetch/sandbox.c).
 need_pkgconfig libseccomp libseccomp-dev

@@ -2,21 +2,48 @@
  * A document reader's system-call filter (sandbox.h: the contract, the
  * allowlist and why). Built with libseccomp: three lists (allowed,
  * allowed on conditions, killing), EPERM for the rest, loaded once.
+ * With Landlock, the file system cut to poppler-data's, read-only,
+ * first, and the opens that read let through the filter then.
  * Which calls a reader makes was measured with strace -f on the
  * fetcher's children in the knowledge and attachments tests and on
  * test_pdf's poppler (docs/internals.md).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/landlock.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sandbox.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * What a reader may open, read-only, where the kernel has Landlock:
+ * poppler-data's CMaps and CID-to-Unicode maps, with which poppler reads
+ * a PDF's CJK text in a font the file does not embed. Nothing else.
+ */
+static const char *const readable[] = { "/usr/share/poppler" };
+
+/* Landlock's first ABI's file system rights: each one refused unless allowed. */
+#define FS_RIGHTS_V1	(LANDLOCK_ACCESS_FS_EXECUTE |			\
+	LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |	\
+	LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |	\
+	LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |	\
+	LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |	\
+	LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |	\
+	LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM)
+/*
+ * An open that reads: no write, creation, truncation or unnamed file
+ * (O_TMPFILE's own bit: the flag is that bit and O_DIRECTORY, which a
+ * directory's listing sets).
+ */
+#define OPEN_WRITES	(O_ACCMODE | O_CREAT | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY))
 
 /* What a reader calls: its fds, memory, time, its end. */
 static const int allowed[] = {
@@ -108,6 +135,62 @@ conditions_add(scmp_filter_ctx f, uint32_t die, pid_t pid)
 }
 
 /*
+ * The calling process's file system cut to readable[], read-only, with
+ * Landlock (Linux 5.13; NO_NEW_PRIVS set first): 1 done, and its opens
+ * that only read may then pass the filter; 0 not (no Landlock in this
+ * kernel, or it refused: its opens stay refused, as everywhere else).
+ * A directory of readable[] that is not there is left out.
+ */
+static int
+files_cut(void)
+{
+	struct landlock_ruleset_attr attr;
+	struct landlock_path_beneath_attr under;
+	long abi;
+	size_t i;
+	int rs, fd, done;
+
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return 0;
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = FS_RIGHTS_V1 |
+	    (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0);
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &attr,
+	    sizeof(attr), 0)) < 0)
+		return 0;
+	for (i = 0; i < NELEM(readable); i++) {
+		if ((fd = open(readable[i], O_PATH | O_CLOEXEC)) < 0)
+			continue;
+		memset(&under, 0, sizeof(under));
+		under.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR;
+		under.parent_fd = fd;
+		(void)syscall(SYS_landlock_add_rule, rs,
+		    LANDLOCK_RULE_PATH_BENEATH, &under, 0);
+		close(fd);
+	}
+	done = syscall(SYS_landlock_restrict_self, rs, 0) == 0;
+	close(rs);
+	return done;
+}
+
+/*
+ * f's opens that only read, and directories' listings, let through:
+ * the file system is cut already (files_cut). 0, or -1.
+ */
+static int
+reads_add(scmp_filter_ctx f)
+{
+	if (seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_WRITES, O_RDONLY)) < 0 ||
+	    seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(getdents64), 0) < 0)
+		return -1;
+	return 0;
+}
+
+/*
  * The action that kills: the process (Linux 4.14), else the thread,
  * the same in a child of one thread.
  */
@@ -123,20 +206,22 @@ sandbox_enter(const char **why)
 {
 	const uint32_t die = kill_action();
 	scmp_filter_ctx f;
-	int rc = -1;
+	int rc = -1, cut;
 
 	tzset();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		*why = "not read: no system-call filter (no_new_privs)";
 		return -1;
 	}
+	cut = files_cut();
 	if ((f = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL) {
 		*why = "not read: no system-call filter (out of memory)";
 		return -1;
 	}
 	if (rules_add(f, SCMP_ACT_ALLOW, allowed, NELEM(allowed)) < 0 ||
 	    rules_add(f, die, hostile, NELEM(hostile)) < 0 ||
-	    conditions_add(f, die, getpid()) < 0)
+	    conditions_add(f, die, getpid()) < 0 ||
+	    (cut && reads_add(f) < 0))
 		*why = "not read: no system-call filter (a rule refused)";
 	else if (seccomp_load(f) < 0)
 		*why = "not read: this system cannot filter a reader's "

@@ -1,5 +1,6 @@
 /*
- * A system-call filter for a document's reader (sandbox.c), installed by
+ * A system-call filter for a document's reader (sandbox.c), and a cut of
+ * its file system where the kernel has Landlock, installed by
  * its child (docchild.h) once the fetcher's fds are closed and its keys
  * zeroed, just before the reader runs: a reader a document subverts
  * (poppler, GLib, cairo) keeps the bytes already in its memory, its fds
@@ -27,10 +28,16 @@
  *   calls (libseccomp's default);
  * - any other call fails with EPERM: a library that probes (opens a
  *   font configuration, a locale file, makes a socket to nscd) fails
- *   that probe gracefully, the document read all the same (poppler's
- *   look at /usr/share/poppler among them: a PDF whose text needs
- *   poppler-data's CJK CMaps, its fonts not embedded, loses that text).
- *   No file is opened, no socket made, no process or thread started.
+ *   that probe gracefully, the document read all the same. No socket is
+ *   made, no process or thread started.
+ * - files: where the kernel has Landlock (Linux 5.13), the process's file
+ *   system is first cut to /usr/share/poppler, read-only (poppler-data's
+ *   CMaps and CID-to-Unicode maps: a PDF's CJK text in a font it does not
+ *   embed is read with them), and the filter lets through openat when it
+ *   only reads (no write access, O_CREAT, O_TRUNC or O_TMPFILE) and
+ *   getdents64: any other path's open fails (EACCES), and nothing can be
+ *   written, made or removed. Without Landlock no file is opened at all
+ *   (openat fails with EPERM), and such a PDF loses that text.
  *
  * The local time zone is read before (tzset: poppler's dates, in
  * glibc's cache), as the filter opens no /etc/localtime after.

@@ -11,8 +11,10 @@
  * reader runs with no fd of the caller's but stdio and its pipe, and
  * with the caller's keys (wsettings' secrets, what docchild_wipe_with
  * names) zeroed, the caller's own untouched; and under its system-call
- * filter (sandbox.h): a file opened, a path's status, a socket, a fork
- * fail with EPERM, an execve and a signal to another process kill the
+ * filter (sandbox.h): a path's status, a socket, a fork fail with EPERM,
+ * a file opened too (EACCES where Landlock cuts the file system: then
+ * poppler-data's files open to read, and only to read), an execve and a
+ * signal to another process kill the
  * child (a crash), AddressSanitizer's report is still written; where
  * seccomp fails (a filter of the test's own makes it), the reader is not
  * run and the child says why.
@@ -35,6 +37,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -229,6 +232,48 @@ probe_reader(const void *bytes, size_t len, void *arg,
 	probed(buf, sizeof(buf), "fork", pid);
 	*why = buf;
 	return -1;
+}
+
+/* One of poppler-data's files (scripts/deps.sh installs it for the tests). */
+#define POPPLER_DIR	"/usr/share/poppler/cMap/Adobe-GB1"
+#define POPPLER_FILE	POPPLER_DIR "/UniGB-UCS2-H"
+#define MADE_FILE	"/tmp/parley-test-docchild-made"
+
+/*
+ * A subverted reader's opens: poppler-data's directory listed (as poppler
+ * scans it), its file to read, then to write, another path's to read, a
+ * file made. Its why lists them.
+ */
+static int
+files_reader(const void *bytes, size_t len, void *arg,
+    struct fetch_doc *doc, const char **why)
+{
+	static char buf[192];
+	DIR *dp;
+
+	READER_UNUSED();
+	buf[0] = '\0';
+	dp = opendir(POPPLER_DIR);
+	probed(buf, sizeof(buf), "poppler list", dp != NULL &&
+	    readdir(dp) != NULL ? 0 : -1);
+	if (dp != NULL)
+		closedir(dp);
+	probed(buf, sizeof(buf), "poppler read", open(POPPLER_FILE, O_RDONLY));
+	probed(buf, sizeof(buf), "poppler write", open(POPPLER_FILE,
+	    O_WRONLY));
+	probed(buf, sizeof(buf), "other read", open("/etc/hostname",
+	    O_RDONLY));
+	probed(buf, sizeof(buf), "make", open(MADE_FILE, O_WRONLY | O_CREAT,
+	    0600));
+	*why = buf;
+	return -1;
+}
+
+/* Whether this kernel has Landlock (the child's file system is cut). */
+static int
+has_landlock(void)
+{
+	return syscall(SYS_landlock_create_ruleset, NULL, 0, 1U) >= 1;
 }
 
 /*
@@ -545,8 +590,22 @@ test_filtered(void **state)
 	(void)state;
 	assert_int_equal(read_with(probe_reader, NULL, NULL, &res),
 	    DOCCHILD_UNREAD);
-	assert_string_equal(res.why,
+	assert_string_equal(res.why, has_landlock() ?
+	    "open failed, stat EPERM, socket EPERM, fork EPERM" :
 	    "open EPERM, stat EPERM, socket EPERM, fork EPERM");
+	/* Files: poppler-data's to read alone, where Landlock cuts; else none. */
+	if (access(POPPLER_FILE, R_OK) != 0)
+		fail_msg("%s is missing: scripts/deps.sh test installs "
+		    "poppler-data", POPPLER_FILE);
+	unlink(MADE_FILE);
+	assert_int_equal(read_with(files_reader, NULL, NULL, &res),
+	    DOCCHILD_UNREAD);
+	assert_string_equal(res.why, has_landlock() ?
+	    "poppler list done, poppler read done, poppler write EPERM, "
+	    "other read failed, make EPERM" : "poppler list EPERM, "
+	    "poppler read EPERM, poppler write EPERM, other read EPERM, "
+	    "make EPERM");
+	assert_int_equal(access(MADE_FILE, F_OK), -1);
 	/* Killed: no program run, no other process reached. */
 	assert_int_equal(read_with(exec_reader, NULL, NULL, &res),
 	    DOCCHILD_CRASH);
