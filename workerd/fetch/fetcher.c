@@ -53,6 +53,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "sandbox.h"
 #include "stmsgs.h"
 #include "urlpolicy.h"
 #include "workerd.h"
@@ -614,6 +615,7 @@ fetcher_run(const struct settings *set)
 	loop_timer_init(&F.poll, poll_due, NULL);
 	limit_cpu(set->fetch_cpu_seconds);
 	docchild_wipe_with(fetcher_wipe);
+	sandbox_files_say();
 	spun_take(set->run_dir);
 	if (deliver_init(no_hooks) < 0 || embed_init() < 0)
 		fatalx("fetcher: cannot set up libcurl");

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "sandbox.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -134,6 +135,16 @@ conditions_add(scmp_filter_ctx f, uint32_t die, pid_t pid)
 	return 0;
 }
 
+/* This kernel's Landlock ABI, 0 for none. */
+static long
+landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+
+	return abi > 0 ? abi : 0;
+}
+
 /*
  * The calling process's file system cut to readable[], read-only, with
  * Landlock (Linux 5.13; NO_NEW_PRIVS set first): 1 done, and its opens
@@ -150,9 +161,7 @@ files_cut(void)
 	size_t i;
 	int rs, fd, done;
 
-	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
-	    LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi < 1)
+	if ((abi = landlock_abi()) == 0)
 		return 0;
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = FS_RIGHTS_V1 |
@@ -199,6 +208,23 @@ kill_action(void)
 {
 	return seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS :
 	    SCMP_ACT_KILL_THREAD;
+}
+
+void
+sandbox_files_say(void)
+{
+	long abi = landlock_abi();
+
+	if (abi > 0 && access(readable[0], R_OK) == 0)
+		log_info("document readers may open %s alone, read-only "
+		    "(Landlock ABI %ld)", readable[0], abi);
+	else if (abi > 0)
+		log_warnx("%s is missing (Debian's poppler-data): a PDF's CJK "
+		    "text in a font it does not embed is not read", readable[0]);
+	else
+		log_warnx("this kernel has no Landlock: document readers open "
+		    "no file, and a PDF's CJK text in a font it does not embed "
+		    "is not read");
 }
 
 int

@@ -52,5 +52,11 @@
  * must not run its reader.
  */
 int sandbox_enter(const char **why);
+/*
+ * Logs once (the fetcher's start) what its readers may open: poppler-data
+ * (info), or why not (a warning: no Landlock, or no poppler-data), when
+ * a PDF's CJK text in a font it does not embed is lost.
+ */
+void sandbox_files_say(void);
 
 #endif
