@@ -686,7 +686,7 @@ function identityPanel(ctx, state, f, actionError, done) {
       'across their devices; a wrong hash is never trusted. An email is verified (for actions\' {{visitor.email}}) when ',
       'your server signs it too: email_hash = HMAC-SHA256 of "email:" and the email. A hash that should stop working ',
       'after a time (a cached page, a shared link) signs "exp:", the expiry (Unix seconds), ":" and the id, and the page ',
-      'passes that expires too; it is refused after it.'),
+      'passes that expires too (data-user-expires on the script tag, or identify\'s expires); it is refused after it.'),
     h('div', { class: 'panel-row' }, badge, make, remove),
     status, once);
 

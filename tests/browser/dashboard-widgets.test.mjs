@@ -221,7 +221,7 @@ describe('dashboard widgets in Chromium', { timeout: SUITE_TIMEOUT }, () => {
     assert.match(await page.textContent('[data-testid="identity-secret-state"]'), /no secret/i);
     const how = await page.textContent('section[aria-labelledby="sec-identity"] .hint');
     assert.match(how, /HMAC-SHA256 of the id/);
-    assert.match(how, /signs "exp:", the expiry \(Unix seconds\), ":" and the id, and the page passes that expires too/);
+    assert.match(how, /signs "exp:", the expiry \(Unix seconds\), ":" and the id, and the page passes that expires too \(data-user-expires on the script tag, or identify's expires\)/);
     await page.click('[data-testid="identity-secret-make"]');
     await page.locator('[data-testid="identity-secret-once"]').waitFor({ state: 'visible', timeout: 5000 });
     let secret = (await page.textContent('[data-testid="identity-secret-once-value"]')).trim();
