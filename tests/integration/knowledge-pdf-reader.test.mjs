@@ -31,28 +31,37 @@ const CPU_S = 1;
 const SPUN = `took more than ${CPU_S} s of CPU to read`;
 const CRASHED = 'its reader ended (out of memory, or a fault)';
 
+// A PDF of the objects given (each a string, or a Buffer for bytes that
+// are not text), numbered from 1, the first the catalog; head: a comment
+// after the header (bytes of a file's own).
+function pdfOf(objects, head = '') {
+  const parts = [Buffer.from(`%PDF-1.4\n${head ? `% ${head}\n` : ''}`)];
+  let at = parts[0].length;
+  const offs = objects.map((o, i) => {
+    const off = at;
+    for (const b of [`${i + 1} 0 obj\n`, o, '\nendobj\n']) {
+      const buf = Buffer.isBuffer(b) ? b : Buffer.from(b, 'latin1');
+      parts.push(buf);
+      at += buf.length;
+    }
+    return off;
+  });
+  parts.push(Buffer.from(`xref\n0 ${objects.length + 1}\n0000000000 65535 f \n` +
+    offs.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('') +
+    `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${at}\n%%EOF\n`));
+  return Buffer.concat(parts);
+}
+
+const ONE_PAGE = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>'];
+
 // A PDF of one page whose content stream inflates to mb MiB of "q Q",
 // tag making its bytes its own.
 function spinningPdf(tag, mb = 64) {
   const ops = zlib.deflateSync(Buffer.alloc(mb << 20, 'q Q\n'), { level: 9 });
-  const parts = [Buffer.from(`%PDF-1.4\n% ${tag}\n`)];
-  const offs = [];
-  let at = parts[0].length;
-  const add = (b) => { parts.push(b); at += b.length; };
-  [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+  return pdfOf([...ONE_PAGE,
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',
-  ].forEach((o, i) => { offs.push(at); add(Buffer.from(`${i + 1} 0 obj\n${o}\nendobj\n`)); });
-  offs.push(at);
-  add(Buffer.from(`4 0 obj\n<< /Length ${ops.length} /Filter /FlateDecode >>\nstream\n`));
-  add(ops);
-  add(Buffer.from('\nendstream\nendobj\n'));
-  const xref = at;
-  add(Buffer.from('xref\n0 5\n0000000000 65535 f \n' +
-    offs.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('') +
-    `trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`));
-  return Buffer.concat(parts);
+    Buffer.concat([Buffer.from(`<< /Length ${ops.length} /Filter /FlateDecode >>\nstream\n`), ops, Buffer.from('\nendstream')]),
+  ], tag);
 }
 
 // A PDF of one page whose text is in a CJK font it does not embed
@@ -61,25 +70,13 @@ function spinningPdf(tag, mb = 64) {
 function cjkPdf(text) {
   const hex = [...text].map((c) => c.codePointAt(0).toString(16).padStart(4, '0')).join('');
   const content = `BT /F1 24 Tf 72 700 Td <${hex}> Tj ET`;
-  const objs = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+  return pdfOf([...ONE_PAGE,
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>',
     '<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [6 0 R] >>',
     `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
     '<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R >>',
     '<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [0 -200 1000 900] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 80 >>',
-  ];
-  let out = '%PDF-1.4\n';
-  const offs = objs.map((o, i) => {
-    const at = out.length;
-    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
-    return at;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offs.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}` +
-    `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
+  ]);
 }
 
 describe('a knowledge base\'s PDF that ends its reader', () => {
