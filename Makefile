@@ -241,11 +241,14 @@ $(foreach f,release test fuzz,build/$(f)/lib/version.o): INC += -DPARLEY_VERSION
 # API's URL checks, notify/lookup.c), and a password hashed
 # PARLEY_TEST_HASH_LATE_MS late when set (admin/hashpool.c): the tests of
 # a request held meanwhile; the spacing of one peer's snapshots
-# PARLEY_TEST_SNAP_SPACING_MS when lower (repl.c). Never in a release.
+# PARLEY_TEST_SNAP_SPACING_MS when lower (repl.c); the knowledge count at
+# open ended as by a kill after PARLEY_TEST_KBCOUNT_EXIT_AFTER batches
+# (kbcount.c): its resume's test. Never in a release.
 build/test/workerd/fetch/crawl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/fetch/attextract.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/fetch/docchild.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/attqueue.o: INC += -DPARLEY_TEST_HOOKS
+build/test/storaged/kbcount.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/server.o: INC += -DPARLEY_TEST_HOOKS
 build/test/storaged/repl.o: INC += -DPARLEY_TEST_HOOKS
 build/test/workerd/notify/mailpool.o: INC += -DPARLEY_TEST_HOOKS

@@ -19,6 +19,7 @@
  * this build, or counted once, is not counted again.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "kbindex.h"
 #include "kbpage.h"
@@ -26,6 +27,7 @@
 #include "kbusage.h"
 #include "log.h"
 #include "records.h"
+#include "settings.h"
 #include "storeint.h"
 
 #define COUNT_KEY	"kb_count"
@@ -284,6 +286,23 @@ orgs_counted(struct store *st)
 	return n;
 }
 
+#ifdef PARLEY_TEST_HOOKS
+/*
+ * The test build's kill -9 after that many batches committed
+ * (PARLEY_TEST_KBCOUNT_EXIT_AFTER): the next start goes on from there
+ * (test_kbquota's test_count_killed).
+ */
+static void
+killed_hook(int batches)
+{
+	if (settings_test_hook("PARLEY_TEST_KBCOUNT_EXIT_AFTER") ==
+	    (unsigned long)batches)
+		_exit(9);
+}
+#else
+#define killed_hook(batches)	((void)0)
+#endif
+
 /*
  * The count, batch after batch, when meta says it is to do; its figures
  * and the time it took logged. 0, or -1 logged.
@@ -300,7 +319,7 @@ kb_count(struct store *st)
 		kb_start_alive(&next);
 		if ((rc = batch(st, &fg)) < 0)
 			return -1;
-		batches++;
+		killed_hook(++batches);
 	} while (rc == 0);
 	if (batches == 1 && fg.sources == 0 && fg.pages == 0)
 		return 0;	/* nothing to do */

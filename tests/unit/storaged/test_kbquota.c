@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -23,6 +27,7 @@
 #include "kbmsg.h"
 #include "kbusage.h"
 #include "kbvec.h"
+#include "log.h"
 #include "orgmsg.h"
 #include "stmsgs.h"
 #include "storaged.h"
@@ -477,7 +482,7 @@ records_older(MDB_txn *txn, const char *db, uint8_t ver, size_t cut)
  * meta's kb_count (its marker) when older; reopened.
  */
 static void
-make_older(struct fix *f, int older)
+make_older_closed(struct fix *f, int older)
 {
 	MDB_env *env;
 	MDB_txn *txn;
@@ -496,7 +501,46 @@ make_older(struct fix *f, int older)
 	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
-	fix_reopen(f);
+}
+
+/* As make_older_closed, then the store opened again (its count at open). */
+static void
+make_older(struct fix *f, int older)
+{
+	make_older_closed(f, older);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+}
+
+/*
+ * The store opened again, what it logs at info meanwhile (stderr) into
+ * buf (n bytes, NUL-ended).
+ */
+static void
+open_logged(struct fix *f, char *buf, size_t n)
+{
+	char path[PATH_MAX];
+	ssize_t got;
+	int fd, saved;
+
+	snprintf(path, sizeof(path), "%s/open.log", f->dir);
+	fflush(stderr);
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_true((saved = dup(2)) >= 0);
+	assert_true(dup2(fd, 2) == 2);
+	log_set_level(LOG_LEVEL_INFO);
+	f->st = store_open(f->dir, 64, STORE_F_NOSYNC);
+	log_set_level(LOG_LEVEL_WARN);
+	fflush(stderr);
+	assert_true(dup2(saved, 2) == 2);
+	close(saved);
+	assert_non_null(f->st);
+	store_set_clock(f->st, fake_clock);
+	got = pread(fd, buf, n - 1, 0);
+	assert_true(got >= 0);
+	buf[got] = '\0';
+	close(fd);
 }
 
 /*
@@ -603,6 +647,52 @@ test_count_older_batches(void **state)
 	st_kbsource_free(&job);
 }
 
+/*
+ * A count killed between two batches (the test build's kill after the
+ * second: the sources', then a first of pages) goes on at the next start
+ * from the last batch committed: the same count, nothing counted twice.
+ */
+static void
+test_count_killed(void **state)
+{
+	struct fix *f = *state;
+	struct st_kbsource s, job;
+	char url[64];
+	static char log[4096];
+	uint64_t u;
+	pid_t pid;
+	int i, status;
+
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
+	for (i = 0; i < 530; i++) {
+		snprintf(url, sizeof(url), "https://shop.example/%d", i);
+		assert_int_equal(put(f, &job, url, (unsigned)i * 4, 4, 5, 0,
+		    NULL, NULL), 0);
+	}
+	u = used_of(f, &OWNER_A, NULL);
+	make_older_closed(f, 1);
+	if ((pid = fork()) == 0) {
+		setenv("PARLEY_TEST_KBCOUNT_EXIT_AFTER", "2", 1);
+		(void)store_open(f->dir, 64, STORE_F_NOSYNC);
+		_exit(0);	/* the count ended first: the hook never ran */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 9);
+	/*
+	 * The next start counts the rest alone: the pages after the first
+	 * batch's 512 (2,048 chunks), none of the sources again.
+	 */
+	open_logged(f, log, sizeof(log));
+	if (strstr(log, "counted what was stored before it: 0 sources, "
+	    "18 pages, 72 chunks") == NULL)
+		fail_msg("the resumed count logged: %s", log);
+	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
+	assert_int_equal(bytes_of(f, s.id), u);
+	st_kbsource_free(&s);
+	st_kbsource_free(&job);
+}
+
 /* The bytes of LMDB's pages that the knowledge base's databases hold. */
 static uint64_t
 kb_pages_bytes(struct fix *f)
@@ -687,6 +777,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_count_near_lmdb, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_count_older, setup,
+		    fix_teardown),
+		cmocka_unit_test_setup_teardown(test_count_killed, setup,
 		    fix_teardown),
 		cmocka_unit_test_setup_teardown(test_count_older_batches, setup,
 		    fix_teardown),
