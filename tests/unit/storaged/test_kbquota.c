@@ -621,6 +621,25 @@ test_count_older(void **state)
 }
 
 /*
+ * OWNER_A's crawl s (its job) of 530 pages of 4 chunks, more than one
+ * batch of the count takes (2,048 chunks about): the organisation's count.
+ */
+static uint64_t
+pages_530(struct fix *f, struct st_kbsource *s, struct st_kbsource *job)
+{
+	char url[64];
+	int i;
+
+	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, s, job);
+	for (i = 0; i < 530; i++) {
+		snprintf(url, sizeof(url), "https://shop.example/%d", i);
+		assert_int_equal(put(f, job, url, (unsigned)i * 4, 4, 5, 0,
+		    NULL, NULL), 0);
+	}
+	return used_of(f, &OWNER_A, NULL);
+}
+
+/*
  * A count of more chunks than one batch takes (2,048 about: 530 pages
  * of 4) goes on from where each batch left it: the same count.
  */
@@ -629,17 +648,9 @@ test_count_older_batches(void **state)
 {
 	struct fix *f = *state;
 	struct st_kbsource s, job;
-	char url[64];
 	uint64_t u;
-	int i;
 
-	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
-	for (i = 0; i < 530; i++) {
-		snprintf(url, sizeof(url), "https://shop.example/%d", i);
-		assert_int_equal(put(f, &job, url, (unsigned)i * 4, 4, 5, 0,
-		    NULL, NULL), 0);
-	}
-	u = used_of(f, &OWNER_A, NULL);
+	u = pages_530(f, &s, &job);
 	make_older(f, 1);
 	assert_int_equal(used_of(f, &OWNER_A, NULL), u);
 	assert_int_equal(bytes_of(f, s.id), u);
@@ -657,19 +668,12 @@ test_count_killed(void **state)
 {
 	struct fix *f = *state;
 	struct st_kbsource s, job;
-	char url[64];
 	static char log[4096];
 	uint64_t u;
 	pid_t pid;
-	int i, status;
+	int status;
 
-	kb_crawl_new(f, &OWNER_A, "https://shop.example/", 0, &s, &job);
-	for (i = 0; i < 530; i++) {
-		snprintf(url, sizeof(url), "https://shop.example/%d", i);
-		assert_int_equal(put(f, &job, url, (unsigned)i * 4, 4, 5, 0,
-		    NULL, NULL), 0);
-	}
-	u = used_of(f, &OWNER_A, NULL);
+	u = pages_530(f, &s, &job);
 	make_older_closed(f, 1);
 	if ((pid = fork()) == 0) {
 		setenv("PARLEY_TEST_KBCOUNT_EXIT_AFTER", "2", 1);
