@@ -383,17 +383,14 @@ store_report_get(struct store_txn *t, const struct st_report_get_req *q,
 	mdb_cursor_close(cur);
 	if (!t->err && rc != 0 && rc != MDB_NOTFOUND)
 		txn_lmdb(t, rc, "walk report rows");
+	if (!t->err)
+		(void)daily_today(t, org, widget, t->st->now(), out);
 	if (t->err) {
 		st_rep_free(PROTO_ST_REPORT_GET, out);
 		memset(out, 0, sizeof(*out));
 		return t->err;
 	}
 	out->ready = (uint8_t)backfill_done(t);
-	if (daily_today(t, widget, t->st->now(), out) < 0) {
-		st_rep_free(PROTO_ST_REPORT_GET, out);
-		memset(out, 0, sizeof(*out));
-		return t->err;
-	}
 	return 0;
 }
 

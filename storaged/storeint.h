@@ -640,13 +640,13 @@ int daily_take(struct store_txn *, const struct store_ws_widget *w,
     uint64_t now, uint64_t *retry_ms);
 /*
  * Today's bounds into out's day_end, budget, turns, cap and messages
- * (proto/reportmsg.h): t's organisation's, and widget's (an internal id;
- * "" none) when it is that organisation's. now: ms since the epoch. 0,
- * or -1 (t failed).
+ * (proto/reportmsg.h): organisation org's, and widget's (an internal id;
+ * "" none) when it is org's. now: ms since the epoch. 0, or -1 (t
+ * failed).
  */
 struct st_report_rep;
-int daily_today(struct store_txn *, const char *widget, uint64_t now,
-    struct st_report_rep *out);
+int daily_today(struct store_txn *, const char *org, const char *widget,
+    uint64_t now, struct st_report_rep *out);
 /* Frees the begins' cache of widgets (store_chat_widget_take). */
 void store_takes_free(struct store *);
 /*

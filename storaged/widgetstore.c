@@ -698,10 +698,9 @@ daily_take(struct store_txn *t, const struct store_ws_widget *w,
 }
 
 int
-daily_today(struct store_txn *t, const char *widget, uint64_t now,
-    struct st_report_rep *out)
+daily_today(struct store_txn *t, const char *org, const char *widget,
+    uint64_t now, struct st_report_rep *out)
 {
-	const char *org = t->org != NULL ? t->org : ST_WHO_ORG_DEFAULT;
 	uint8_t k[DAY_KEY_MAX];
 	uint32_t day = (uint32_t)(now / DAY_MS);
 	struct st_widget w;

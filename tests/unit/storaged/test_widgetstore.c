@@ -646,7 +646,8 @@ today_of(struct fix *f, const char *widget)
 
 	memset(&rep, 0, sizeof(rep));
 	assert_int_equal(store_begin(f->st, &t, 0), 0);
-	assert_int_equal(daily_today(&t, widget, fake_now, &rep), 0);
+	assert_int_equal(daily_today(&t, ST_WHO_ORG_DEFAULT, widget, fake_now,
+	    &rep), 0);
 	assert_int_equal(store_commit(&t), 0);
 	return rep;
 }
