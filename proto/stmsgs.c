@@ -416,6 +416,7 @@ static const struct pfield f_msg_append_req[] = {
 	PFLIST(struct st_msg_append_req, tools, ntools, ST_TOOL_CALLS_MAX,
 	    pl_tool_rec),
 	PFSTR(struct st_msg_append_req, cited, ST_MSG_CITED_MAX),
+	PFSTR(struct st_msg_append_req, question, ST_ID_HEX),
 };
 PLAYOUT(pl_msg_append_req, struct st_msg_append_req, f_msg_append_req);
 

@@ -146,6 +146,12 @@ struct st_msg_append_req {
 	 * them.
 	 */
 	const char *cited;
+	/*
+	 * The visitor's message the reply answers (its turn's, st_begin_ok's
+	 * msg_id; "" none: the turn open in the conversation): its places
+	 * take it, and only its turn ends, should a newer one have begun.
+	 */
+	const char *question;
 };
 struct st_conv_get_req {
 	const char *conv_id;

@@ -15,7 +15,9 @@
  *   ST_CONV_OPEN   str widget, str session               -> u8 created, conv
  *   ST_MSG_APPEND  str conv_id, str role, str content,
  *                  str status, u32 prompt_tokens,
- *                  u32 completion_tokens                 -> msg, conv
+ *                  u32 completion_tokens, sources, u8 knowledge,
+ *                  tools, str cited, str question        -> str id
+ *                  (stmsgs.h's st_msg_append_req)
  *   ST_CONV_LIST   u32 limit, str cursor ("" = newest)   -> u64 total, u32 n,
  *                                                           n x conv,
  *                                                           str next_cursor ("" = end)

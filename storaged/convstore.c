@@ -744,7 +744,8 @@ msg_append_to(struct store_txn *t, struct st_msg *m,
 }
 
 int
-store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
+store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv,
+    const char *turn)
 {
 	uint8_t cid[ID_LEN];
 	const char *content = m->content != NULL ? m->content : "";
@@ -772,7 +773,7 @@ store_msg_append(struct store_txn *t, struct st_msg *m, struct st_conv *conv)
 	/* Loaded where it is answered: updated in place. */
 	if (conv_get(t, cid, conv) < 0)
 		return t->err;
-	return msg_append_to(t, m, cid, conv, 1, NULL, conv);
+	return msg_append_to(t, m, cid, conv, 1, turn, conv);
 }
 
 /*

@@ -96,8 +96,8 @@ struct dreply {
 	/*
 	 * A model's turn the request began (DTURN_BEGUN: visitor's message
 	 * turn_msg stored for the model to answer) or ended (DTURN_ENDED:
-	 * another message stored by the worker, or refused: r->err) in
-	 * conversation turn_conv:
+	 * another message stored by the worker, or refused: r->err; turn_msg
+	 * the question its reply named, "" none) in conversation turn_conv:
 	 * the server keeps which turns each worker's connection has open, and
 	 * ends them once it is lost (server.c, ST_TURN_LOST). 0 = neither.
 	 */

@@ -72,6 +72,13 @@ id_copy(char dst[ST_ID_HEX + 1], const char *id)
 	dst[n] = '\0';
 }
 
+/* Whether n is the turn a reply to msg ends ("": the one open). */
+static int
+turn_answered(const struct turn_node *n, const char *msg)
+{
+	return msg[0] == '\0' || strncmp(n->t.msg, msg, ST_ID_HEX) == 0;
+}
+
 int
 turnset_note(struct turnset *s, int begun, const char *conv,
     const char *msg)
@@ -79,7 +86,7 @@ turnset_note(struct turnset *s, int begun, const char *conv,
 	struct turn_node *n = conv_first(&s->tree, conv);
 
 	if (!begun) {
-		if (n != NULL) {
+		if (n != NULL && turn_answered(n, msg)) {
 			RB_REMOVE(turn_tree, &s->tree, n);
 			free(n);
 			s->n--;
@@ -185,11 +192,12 @@ lost_take(struct turnset *s, long long due)
 }
 
 int
-lost_leave(struct turnset *s, const char *conv, long long due)
+lost_leave(struct turnset *s, const char *conv, const char *msg,
+    long long due)
 {
 	struct turn_node *n = conv_first(&s->tree, conv);
 
-	if (n == NULL)
+	if (n == NULL || !turn_answered(n, msg))
 		return 0;
 	RB_REMOVE(turn_tree, &s->tree, n);
 	s->n--;

@@ -49,8 +49,9 @@ struct turnset {
 /*
  * A batch's request began a turn in conversation conv for its visitor's
  * message msg (begun 1: the conversation's newest turn) or stored
- * another message of it (begun 0, the turn over; msg not read). 0, or
- * -1 when a begun turn was not kept (out of memory, TURNS_OPEN_MAX).
+ * another message of it (begun 0, the turn over: the one open, unless
+ * msg names another, begun since: "" none named). 0, or -1 when a begun
+ * turn was not kept (out of memory, TURNS_OPEN_MAX).
  */
 int turnset_note(struct turnset *, int begun, const char *conv,
     const char *msg);
@@ -69,11 +70,13 @@ size_t lost_take(struct turnset *s, long long due);
 /*
  * conv's turn open in s, whose reply its worker failed to store (the
  * worker ends its turn there and stays connected): lost as a closed
- * connection's are, to end at due (as interrupted). 1 left, 0 none open
- * in s, -1 not kept (TURNS_LOST_MAX: it holds its conversation
- * STORE_TURN_HOLD_MS at most, store.h).
+ * connection's are, to end at due (as interrupted). msg: the reply's
+ * question ("" none named): another turn open in conv, begun since, is
+ * not left. 1 left, 0 none open in s, -1 not kept (TURNS_LOST_MAX: it
+ * holds its conversation STORE_TURN_HOLD_MS at most, store.h).
  */
-int lost_leave(struct turnset *s, const char *conv, long long due);
+int lost_leave(struct turnset *s, const char *conv, const char *msg,
+    long long due);
 /*
  * A worker still has conv's turn for msg: noted on to, and no longer
  * among the lost (however many times it was left). 1 when it was.

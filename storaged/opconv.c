@@ -39,7 +39,7 @@ call_conv_open(struct store_txn *t, struct dbatch *b, const void *req,
  */
 static void
 tool_store(struct store_txn *t, const char *conv_id,
-    const struct st_tool_rec *tr)
+    const struct st_tool_rec *tr, const char *turn)
 {
 	struct st_conv c;
 	struct st_msg m;
@@ -64,7 +64,7 @@ tool_store(struct store_txn *t, const char *conv_id,
 	m.duration_ms = tr->duration_ms;
 	m.tool_origin = tr->origin;
 	/* Wiped: its session is the visitor's credential (the chat API's). */
-	if (store_msg_append(t, &m, &c) == 0)
+	if (store_msg_append(t, &m, &c, turn) == 0)
 		st_conv_free(&c);
 }
 
@@ -77,6 +77,9 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 	struct store_person by;
 	struct store_txn t;
 	uint8_t cid[16];
+	/* The turn a worker's reply names; NULL: the one open. */
+	const char *turn = q != NULL && q->question[0] != '\0' ?
+	    q->question : NULL;
 	struct st_conv c;
 	uint32_t i;
 
@@ -90,22 +93,23 @@ msg_store(struct dbatch *b, uint16_t type, struct st_msg *m,
 	}
 	/* The tools its turn called, before the answer, in its transaction. */
 	for (i = 0; q != NULL && i < q->ntools && !t.err; i++)
-		tool_store(&t, m->conv_id, &q->tools[i]);
+		tool_store(&t, m->conv_id, &q->tools[i], turn);
 	if (given != NULL && store_who_person(&t, b->who, given, &by) == 0) {
 		strlcpy(m->author, by.user, sizeof(m->author));
 		strlcpy(m->name, by.name, sizeof(m->name));
 	}
-	if (store_msg_append(&t, m, &rep.conv) == 0) {
+	if (store_msg_append(&t, m, &rep.conv, turn) == 0) {
 		/*
-		 * A worker's reply ends the turn open. A person's leaves it
-		 * open: its reply, still to come (cut off by a takeover, or
-		 * whole), takes the place the turn keeps before this message
-		 * (convstore.c's msg_place), and a storaged restarted
-		 * meanwhile ends it there.
+		 * A worker's reply ends its turn (the one it names, else the
+		 * one open): a newer turn begun meanwhile stays open. A
+		 * person's leaves it open: its reply, still to come (cut off
+		 * by a takeover, or whole), takes the place the turn keeps
+		 * before this message (convstore.c's msg_place), and a
+		 * storaged restarted meanwhile ends it there.
 		 */
 		if (type == PROTO_ST_MSG_APPEND &&
 		    strcmp(m->role, "user") != 0)
-			store_turn_closed(&t, m->conv_id, NULL);
+			store_turn_closed(&t, m->conv_id, turn);
 		store_conv_view(&t, who_user(b), &rep.conv);
 		if (type == PROTO_ST_MSG_APPEND) {
 			/*
@@ -156,6 +160,11 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 		reply_error(r, PROTO_E_INVALID, "knowledge: 0 to 2");
 		return;
 	}
+	if (q->question[0] != '\0' && !st_id_valid(q->question)) {
+		reply_error(r, PROTO_E_INVALID,
+		    "question: a message's id or none");
+		return;
+	}
 	/* Its strings borrowed from the request: the store only reads them. */
 	m = (struct st_msg){ .content = (char *)q->content,
 	    .prompt_tokens = q->prompt_tokens,
@@ -180,6 +189,8 @@ op_msg_append(struct dbatch *b, uint16_t type, const void *req,
 	if (strcmp(m.role, "user") != 0) {
 		r->turn = DTURN_ENDED;
 		memcpy(r->turn_conv, m.conv_id, sizeof(r->turn_conv));
+		/* Checked: "" or an id. */
+		strlcpy(r->turn_msg, q->question, sizeof(r->turn_msg));
 	}
 }
 

@@ -845,7 +845,7 @@ client_turn_note(struct server *s, struct client *c, const struct dreply *r)
 	if (r->err != 0) {
 		if (r->turn != DTURN_ENDED)
 			return;
-		left = lost_leave(&c->turns, r->turn_conv,
+		left = lost_leave(&c->turns, r->turn_conv, r->turn_msg,
 		    proto_mono_ms() + TURN_LOST_MS);
 		if (left > 0) {
 			log_info("client %llu (%s): the reply in %s not stored: "

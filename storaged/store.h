@@ -487,10 +487,12 @@ int store_conv_open(struct store_txn *t, const char *widget,
  * While a model turn is open in it (turns_open), an assistant's or
  * tool's message is the turn's reply, stored in the places the turn
  * keeps right after its question, and another's (a person's) goes past
- * those places (convstore.c's msg_place).
+ * those places (convstore.c's msg_place). turn: the visitor's message
+ * (hex id) whose turn an assistant's or tool's message answers, or NULL
+ * for the turn open.
  */
 int store_msg_append(struct store_txn *t, struct st_msg *m,
-    struct st_conv *conv);
+    struct st_conv *conv, const char *turn);
 /*
  * The reply of a turn whose worker was lost (ST_TURN_LOST): m (conv_id,
  * role, status, content set) stored as store_msg_append does, in the

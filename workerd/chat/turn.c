@@ -1493,6 +1493,8 @@ turn_store(struct turn *t)
 		.status = t->out.status,
 		.prompt_tokens = t->out.prompt_tokens,
 		.completion_tokens = t->out.completion_tokens,
+		/* Its place is its question's, should a newer turn have begun. */
+		.question = t->msg_id,
 	};
 	struct st_str sources[ST_MSG_SOURCES_MAX];
 	const struct st_tool_rec *recs;

@@ -596,7 +596,7 @@ export class StorageClient {
   // passages' JSON a reply's copy carries to the visitor's other sockets.
   async msgAppend(convId, role, content, status = 'complete', promptTokens = 0, completionTokens = 0, opts) {
     return this.ask(T.ST_MSG_APPEND, { conv_id: convId, role, content, status, prompt_tokens: promptTokens,
-      completion_tokens: completionTokens, sources: [], knowledge: 0, tools: [], cited: '' }, opts);
+      completion_tokens: completionTokens, sources: [], knowledge: 0, tools: [], cited: '', question: '' }, opts);
   }
 
   async convList(limit = 100, cursor = '', opts) {

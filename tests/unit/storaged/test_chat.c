@@ -839,7 +839,7 @@ test_chat_saved_as_given(void **state)
 	proto_hex_encode(cid, ID_LEN, m.conv_id);
 	strlcpy(m.role, "assistant", sizeof(m.role));
 	m.content = (char *)"hi";
-	assert_int_equal(store_msg_append(&t, &m, &conv), 0);
+	assert_int_equal(store_msg_append(&t, &m, &conv, NULL), 0);
 	assert_int_equal(conv.message_count, 2);
 	assert_int_equal(conv.reported, 1);
 	assert_string_equal(conv.visitor_name, "");
@@ -1050,7 +1050,7 @@ add_failed(struct fix *f, const char *conv_id, int odd, int n)
 		    sizeof(m.status));
 		if (i % 2)
 			m.content = (char *)"q";
-		assert_int_equal(store_msg_append(&t, &m, &conv), 0);
+		assert_int_equal(store_msg_append(&t, &m, &conv, NULL), 0);
 		st_conv_free(&conv);
 	}
 	assert_int_equal(store_commit(&t), 0);
@@ -1325,6 +1325,58 @@ test_chat_turn_place(void **state)
 	    "agent", "Ada here", "agent", "still here", "user", "next",
 	    "assistant", "next answer", "user", "third", "assistant", "",
 	    "agent", "Ada again", "user", "fourth", "user", "hello?");
+	chat_free(&b);
+	chat_free(&a);
+}
+
+/* The worker's reply to question msg_id (ST_MSG_APPEND naming it). */
+static void
+reply_to(struct fix *f, const char *conv_id, const char *msg_id,
+    const char *content)
+{
+	struct dreply r;
+
+	assert_int_equal(request_st(f, PROTO_ST_MSG_APPEND,
+	    &(struct st_msg_append_req){ .conv_id = conv_id,
+	    .role = "assistant", .content = content, .status = "complete",
+	    .cited = "", .question = msg_id }, &r), 0);
+	dreply_free(&r);
+}
+
+/*
+ * A reply names the question it answers: stored after a newer turn began
+ * (a person wrote after the first question, so the visitor could ask
+ * again while the first reply was still on its way), it takes its own
+ * question's place, not the newer turn's, and ends its own turn alone:
+ * the newer one stays open until its reply, which follows its question.
+ * A question that is not an id is refused.
+ */
+static void
+test_chat_reply_names_question(void **state)
+{
+	struct fix *f = *state;
+	struct chat a, b;
+	struct dreply r;
+
+	assert_int_equal(begin_open(f, "s", "first", &a), ST_CHAT_OK);
+	person_says(f, a.conv.id, "Ada here");
+	assert_int_equal(begin_open(f, "s", "second", &b), ST_CHAT_OK);
+	reply_to(f, a.conv.id, a.msg_id, "first answer");
+	assert_int_equal(db_entries(f, "turns_open"), 1);	/* second's */
+	conv_is(f, a.conv.id, "second", 4, "user", "first", "assistant",
+	    "first answer", "agent", "Ada here", "user", "second");
+	reply_to(f, a.conv.id, b.msg_id, "second answer");
+	assert_int_equal(db_entries(f, "turns_open"), 0);
+	conv_is(f, a.conv.id, "second answer", 5, "user", "first",
+	    "assistant", "first answer", "agent", "Ada here", "user",
+	    "second", "assistant", "second answer");
+
+	assert_int_equal(request_st(f, PROTO_ST_MSG_APPEND,
+	    &(struct st_msg_append_req){ .conv_id = a.conv.id,
+	    .role = "assistant", .content = "x", .status = "complete",
+	    .cited = "", .question = "not an id" }, &r), PROTO_E_INVALID);
+	assert_string_equal(r.errmsg, "question: a message's id or none");
+	dreply_free(&r);
 	chat_free(&b);
 	chat_free(&a);
 }
@@ -1878,6 +1930,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_turn_open, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_chat_reply_names_question,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_turn_place, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chat_answer_last, setup,

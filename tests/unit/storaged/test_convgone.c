@@ -60,7 +60,7 @@ msgs_add(struct fix *f, const char *id, uint32_t n)
 		strlcpy(m.conv_id, id, sizeof(m.conv_id));
 		strlcpy(m.role, i % 2 ? "assistant" : "user", sizeof(m.role));
 		m.content = (char *)text;
-		assert_int_equal(store_msg_append(&t, &m, &c), 0);
+		assert_int_equal(store_msg_append(&t, &m, &c, NULL), 0);
 		st_conv_free(&c);
 		m.content = NULL;
 		st_msg_free(&m);

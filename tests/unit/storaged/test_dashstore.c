@@ -1395,7 +1395,7 @@ test_dstore_search_bytes(void **state)
 		strlcpy(m.conv_id, big, sizeof(m.conv_id));
 		strlcpy(m.role, "user", sizeof(m.role));
 		m.content = text;
-		assert_int_equal(store_msg_append(&t, &m, &c), 0);
+		assert_int_equal(store_msg_append(&t, &m, &c, NULL), 0);
 		st_conv_free(&c);
 	}
 	assert_int_equal(store_commit(&t), 0);
@@ -1660,7 +1660,7 @@ test_dstore_msg_page_bytes(void **state)
 		strlcpy(m.conv_id, id, sizeof(m.conv_id));
 		strlcpy(m.role, "user", sizeof(m.role));
 		m.content = big;
-		assert_int_equal(store_msg_append(&t, &m, &c), 0);
+		assert_int_equal(store_msg_append(&t, &m, &c, NULL), 0);
 		st_conv_free(&c);
 	}
 	assert_int_equal(store_commit(&t), 0);
@@ -1823,7 +1823,7 @@ test_dstore_msg_pages_bytes(void **state)
 			strlcpy(m.conv_id, ids[k], sizeof(m.conv_id));
 			strlcpy(m.role, "user", sizeof(m.role));
 			m.content = big;
-			assert_int_equal(store_msg_append(&t, &m, &c), 0);
+			assert_int_equal(store_msg_append(&t, &m, &c, NULL), 0);
 			st_conv_free(&c);
 		}
 	assert_int_equal(store_commit(&t), 0);
@@ -2127,7 +2127,7 @@ needle_say(struct store_txn *t, const char *id)
 	strlcpy(m.conv_id, id, sizeof(m.conv_id));
 	strlcpy(m.role, "user", sizeof(m.role));
 	m.content = "a needle";
-	assert_int_equal(store_msg_append(t, &m, &c), 0);
+	assert_int_equal(store_msg_append(t, &m, &c, NULL), 0);
 	st_conv_free(&c);
 }
 

@@ -659,6 +659,7 @@ append_payload(struct penc *e, const char *conv_id, const char *role,
 	penc_u8(e, ST_MSG_KB_NONE);
 	penc_u32(e, 0);		/* no tools */
 	penc_str(e, "");	/* no cited passages */
+	penc_str(e, "");	/* no question named: the open turn's */
 }
 
 /* A conversation with its messages (ST_CONV_GET, ST_SESSION_HISTORY). */

@@ -45,7 +45,12 @@ test_note(void **state)
 	assert_int_equal(s.n, 0);
 }
 
-/* A newer turn of a conversation takes its place: its message is kept. */
+/*
+ * A newer turn of a conversation takes its place: its message is kept.
+ * The older turn's reply, naming its own question, ends neither it nor
+ * (stored or not) leaves it lost; a reply naming the newer one, or none,
+ * ends it.
+ */
 static void
 test_newer(void **state)
 {
@@ -55,6 +60,15 @@ test_newer(void **state)
 	assert_int_equal(turnset_note(&s, 1, A, M2), 0);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(turnset_find(&s, A)->msg, M2);
+	assert_int_equal(turnset_note(&s, 0, A, M), 0);
+	assert_int_equal(lost_leave(&s, A, M, 500), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(lost_has(A, M2), 0);
+	assert_int_equal(turnset_note(&s, 0, A, M2), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(turnset_note(&s, 1, A, M2), 0);
+	assert_int_equal(turnset_note(&s, 0, A, ""), 0);
+	assert_int_equal(s.n, 0);
 	turnset_free(&s);
 }
 
@@ -188,14 +202,14 @@ test_lost_leave(void **state)
 
 	(void)turnset_note(&s, 1, A, M);
 	(void)turnset_note(&s, 1, B, M2);
-	assert_int_equal(lost_leave(&s, B, 500), 1);
+	assert_int_equal(lost_leave(&s, B, "", 500), 1);
 	assert_int_equal(s.n, 1);
 	assert_null(turnset_find(&s, B));
 	assert_non_null(turnset_find(&s, A));
 	assert_int_equal(lost_has(B, M2), 1);
 	assert_int_equal(lost_has(A, M), 0);
-	assert_int_equal(lost_leave(&s, B, 600), 0);	/* none open now */
-	assert_int_equal(lost_leave(&s, C, 600), 0);
+	assert_int_equal(lost_leave(&s, B, "", 600), 0);	/* none open now */
+	assert_int_equal(lost_leave(&s, C, "", 600), 0);
 	assert_int_equal(lost_next(), 500);
 	assert_int_equal(lost_due(500, out, 2), 1);
 	assert_string_equal(out[0].conv, B);

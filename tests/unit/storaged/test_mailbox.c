@@ -123,7 +123,7 @@ static void
 visitor_says(struct fix *f, const char *conv, const char *text)
 {
 	struct st_msg_append_req q = { conv, "user", text, "complete", 0, 0,
-	    NULL, 0, 0, NULL, 0, NULL };
+	    NULL, 0, 0, NULL, 0, NULL, NULL };
 	struct dreply r;
 
 	assert_int_equal(request_st(f, PROTO_ST_MSG_APPEND, &q, &r), 0);

@@ -520,7 +520,7 @@ test_conv_lmdb(void **state)
 	fake_now = T0 + 1;
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ o.conv.id, "user", "Hé",
-	    "complete", 3, 4, NULL, 0, 0, NULL, 0, NULL }, &ms), 0);
+	    "complete", 3, 4, NULL, 0, 0, NULL, 0, NULL, NULL }, &ms), 0);
 	n = db_value(f, "convs", id, sizeof(id), val, sizeof(val));
 	snprintf(hex, sizeof(hex), "0a" "00000020%s" "0000000177"
 	    "00000006736573732d31" "0000018bcfe56800" "0000018bcfe56801"
@@ -652,7 +652,7 @@ test_conv_v1_rewritten(void **state)
 	fake_now = T0 + 5;
 	assert_int_equal(request_dec(f, PROTO_ST_MSG_APPEND,
 	    &(struct st_msg_append_req){ id, "assistant", "ok", "complete",
-	    0, 0, NULL, 0, 0, NULL, 0, NULL }, &ms), 0);
+	    0, 0, NULL, 0, 0, NULL, 0, NULL, NULL }, &ms), 0);
 	/*
 	 * The reply is the stored message's id alone (st_msg_stored): the
 	 * message is the conversation's one; the count is in the bytes below.

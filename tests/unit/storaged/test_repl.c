@@ -83,7 +83,7 @@ write_one(struct store *st, const char *s, const char *content)
 	strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
 	strlcpy(m.role, "user", sizeof(m.role));
 	m.content = strdup(content);
-	assert_int_equal(store_msg_append(&t, &m, &after), 0);
+	assert_int_equal(store_msg_append(&t, &m, &after, NULL), 0);
 	assert_int_equal(store_commit(&t), 0);
 	st_msg_free(&m);
 	st_conv_free(&c);

@@ -582,7 +582,7 @@ test_append_invalid(void **state)
 	strlcpy(m.role, "user", sizeof(m.role));
 	m.content = over;
 	assert_int_equal(store_begin(f->st, &t, 0), 0);
-	assert_int_equal(store_msg_append(&t, &m, &c2), PROTO_E_INVALID);
+	assert_int_equal(store_msg_append(&t, &m, &c2, NULL), PROTO_E_INVALID);
 	store_abort(&t);
 
 	/* Nothing of the above was stored; the largest content is fine. */

@@ -109,7 +109,7 @@ write_turn(struct store *st, int n)
 	if (store_conv_open(&t, "default", sess, &c, &created) == 0)
 		strlcpy(m.conv_id, c.id, sizeof(m.conv_id));
 	memset(&after, 0, sizeof(after));
-	store_msg_append(&t, &m, &after);
+	store_msg_append(&t, &m, &after, NULL);
 	rc = store_commit(&t);
 	m.content = NULL;
 	st_msg_free(&m);

@@ -303,7 +303,10 @@ confirm(struct peer_req *pr)
 	drive_ms(10);
 }
 
-/* The stored reply must have status and content. */
+/*
+ * The stored reply must have status and content, and name the question
+ * it answers (its place, should a newer turn have begun).
+ */
 static void
 expect_stored(struct peer_req *pr, const char *status, const char *content)
 {
@@ -316,6 +319,7 @@ expect_stored(struct peer_req *pr, const char *status, const char *content)
 	assert_string_equal(a.role, "assistant");
 	assert_string_equal(a.content, content);
 	assert_string_equal(a.status, status);
+	assert_string_equal(a.question, MSGID);
 	st_req_free(PROTO_ST_MSG_APPEND, &a);
 }
 
