@@ -1,15 +1,18 @@
 /*
- * DNS names resolved off the event loop (dnslookup.h). Each lookup is a job
- * of its own: the loop fills it, a detached thread (every signal blocked:
- * they are the loop's) calls getaddrinfo() and writes the job's address
- * into the process's one lookup pipe, and the loop reads it back, copies
- * the answer into its struct dnslookup and calls done. Only the job crosses
- * threads, whole, through the pipe: nothing else is shared.
+ * DNS names resolved off the event loop (dnslookup.h), the one way the
+ * programs do it. Each lookup is a job of its own: the loop fills it, a
+ * detached thread (every signal blocked: they are the loop's) calls
+ * getaddrinfo() and writes the job's address into the process's one
+ * lookup pipe, and the loop reads it back, copies the answer into its
+ * struct dnslookup and calls done. Only the job crosses threads, whole,
+ * through the pipe: nothing else is shared.
  *
- * The notifier's webhook lookups (workerd/notify/lookup.c) are of another
- * kind: every address of a URL's name checked against the URL policy,
- * many at once, bounded per organisation, cancelled when their caller
- * leaves. This is the one-address, one-at-a-time kind a connection wants.
+ * The answer is the first address (a connection's: storaged by name,
+ * the standby's primary) or, for dnslookup_start_all, every address as
+ * getaddrinfo() gave it (the notifier's webhook URLs, workerd/notify/
+ * lookup.c, whose every address the URL policy judges: it bounds its
+ * lookups per organisation and drops the answer of one whose caller
+ * left).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -27,10 +30,12 @@ struct dnslookup_job {
 	struct dnslookup *owner;
 	char host[256];
 	char port[8];
+	int all;		/* every address wanted, in res */
 	/* The thread's answer. */
 	int rc;
 	struct sockaddr_storage ss;
 	socklen_t sl;
+	struct addrinfo *res;
 	char err[DNSLOOKUP_ERR_MAX];
 };
 
@@ -54,7 +59,10 @@ lookup_run(void *arg)
 	} else {
 		memcpy(&j->ss, res->ai_addr, res->ai_addrlen);
 		j->sl = res->ai_addrlen;
-		freeaddrinfo(res);
+		if (j->all)
+			j->res = res;
+		else
+			freeaddrinfo(res);
 	}
 	/* A pointer's write to a pipe is whole (PIPE_BUF). */
 	while (write(lk_pipe[1], &j, sizeof(j)) < 0 && errno == EINTR)
@@ -76,6 +84,7 @@ lookup_answered(int fd, uint32_t events, void *arg)
 		l->rc = j->rc;
 		l->ss = j->ss;
 		l->sl = j->sl;
+		l->res = j->res;
 		memcpy(l->err, j->err, sizeof(l->err));
 		l->pending = 0;
 		free(j);
@@ -83,8 +92,9 @@ lookup_answered(int fd, uint32_t events, void *arg)
 	}
 }
 
-int
-dnslookup_start(struct dnslookup *l, const char *host, uint16_t port,
+/* dnslookup_start's, every address in res when all. */
+static int
+lookup_start(struct dnslookup *l, const char *host, uint16_t port, int all,
     void (*done)(struct dnslookup *))
 {
 	struct dnslookup_job *j;
@@ -101,6 +111,7 @@ dnslookup_start(struct dnslookup *l, const char *host, uint16_t port,
 		return -1;
 	}
 	j->owner = l;
+	j->all = all;
 	snprintf(j->host, sizeof(j->host), "%s", host);
 	snprintf(j->port, sizeof(j->port), "%u", (unsigned int)port);
 	if (loop_threads_start(&th, 1, lookup_run, j, "name lookup") != 1) {
@@ -111,4 +122,18 @@ dnslookup_start(struct dnslookup *l, const char *host, uint16_t port,
 	pthread_detach(th);
 	l->pending = 1;
 	return 0;
+}
+
+int
+dnslookup_start(struct dnslookup *l, const char *host, uint16_t port,
+    void (*done)(struct dnslookup *))
+{
+	return lookup_start(l, host, port, 0, done);
+}
+
+int
+dnslookup_start_all(struct dnslookup *l, const char *host, uint16_t port,
+    void (*done)(struct dnslookup *))
+{
+	return lookup_start(l, host, port, 1, done);
 }

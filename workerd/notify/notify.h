@@ -61,12 +61,13 @@ int notify_sign(const char *secret, const char *msg_id, uint64_t timestamp_s,
 #include "urlpolicy.h"
 
 /*
- * t->host resolved off the loop (lookup.c: glibc's getaddrinfo_a), the
- * verdict urlpol_addrs_check's: fn(arg, NULL) when the host may be
- * reached, else fn(arg, why). fn is called on the loop, never before
- * this returns. NULL when it cannot start (NOTIFY_LOOKUPS_MAX in flight
- * in this process, or NOTIFY_LOOKUPS_ORG of them org's, who asks's;
- * out of memory): the caller answers 503.
+ * t->host resolved off the loop (lookup.c, on lib/dnslookup.c's thread),
+ * the verdict urlpol_addrs_check's on every address: fn(arg, NULL) when
+ * the host may be reached, else fn(arg, why). fn is called on the loop,
+ * never before this returns. NULL when it cannot start
+ * (NOTIFY_LOOKUPS_MAX in flight in this process, or NOTIFY_LOOKUPS_ORG
+ * of them org's, who asks's; no thread; out of memory): the caller
+ * answers 503.
  */
 #define NOTIFY_LOOKUPS_MAX	16
 #define NOTIFY_LOOKUPS_ORG	4
