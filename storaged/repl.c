@@ -143,7 +143,12 @@ static struct {
 	int older_warned;	/* "the primary ... is in term N, older" said */
 	/* The primary's last refusal of our stream, logged once; "" none. */
 	char refused[128];
-	int up_refused;		/* this link's ST_REPL_START was refused */
+	int up_said;		/* this link's end was said (a refusal, a held snapshot) */
+	/*
+	 * A whole snapshot in spath waits for the backup under way (up_snap):
+	 * swapped in once it is done, before the next dial (tick).
+	 */
+	int snap_held;
 	uint8_t *rec;		/* a record being put together from its parts */
 	size_t rec_len, rec_cap;
 	uint64_t rec_seq;
@@ -1178,6 +1183,18 @@ snap_in_drop(void)
 	(void)unlink(R.spath);
 }
 
+/* A snapshot held for a backup (snap_held) is dropped: another role. */
+static void
+snap_held_drop(void)
+{
+	if (!R.snap_held)
+		return;
+	R.snap_held = 0;
+	(void)unlink(R.spath);
+	log_info("replication: the snapshot that waited for the backup is "
+	    "dropped");
+}
+
 static void up_io(int fd, uint32_t events, void *arg);
 
 /* The next dial after a pause: 100 ms, doubling up to REPL_RETRY_MAX_MS. */
@@ -1300,7 +1317,7 @@ up_open(void)
 		return;
 	}
 	R.up_since = proto_mono_ms();
-	R.up_refused = 0;
+	R.up_said = 0;
 	/* Dialled again after a refusal: said once, with the refusal. */
 	if (R.refused[0] == '\0')
 		log_info("replication: connected to the primary at %s (term "
@@ -1349,7 +1366,7 @@ up_started(const struct pmsg *m)
 			    "stream (%s); asking again now and then", R.primary,
 			    msg);
 		strlcpy(R.refused, msg, sizeof(R.refused));
-		R.up_refused = 1;
+		R.up_said = 1;
 		return -1;
 	}
 	if (st_rep_decode(m->hdr.type, m->payload, m->hdr.len, &rep) < 0)
@@ -1421,6 +1438,38 @@ up_rec(const struct pmsg *m)
 	return rc < 0 ? -1 : 1;
 }
 
+/* The whole snapshot in spath swapped in: 0, or -1 (the store is as it was). */
+static int
+snap_swap(void)
+{
+	if (store_swap(R.st, R.spath) < 0)
+		return -1;
+	log_info("replication: took a snapshot of %llu bytes: term %llu, "
+	    "record %llu", (unsigned long long)R.sbytes,
+	    (unsigned long long)store_term(R.st),
+	    (unsigned long long)store_seq(R.st));
+	up_checked("its snapshot");
+	return 0;
+}
+
+/*
+ * The snapshot held for a backup, swapped in once the backup is done
+ * (dropped if it cannot be: the primary then sends another): 1 the next
+ * dial may go, 0 the backup still runs.
+ */
+static int
+snap_held_take(void)
+{
+	if (!R.snap_held)
+		return 1;
+	if (server_backup_running(R.srv))
+		return 0;
+	R.snap_held = 0;
+	if (snap_swap() < 0)
+		(void)unlink(R.spath);
+	return 1;
+}
+
 /* A snapshot's chunk; the last one swaps it in. 1 swapped, 0 not yet, -1 error. */
 static int
 up_snap(const struct pmsg *m)
@@ -1454,15 +1503,22 @@ up_snap(const struct pmsg *m)
 	}
 	close(R.sfd);
 	R.sfd = -1;
-	server_backup_wait(R.srv);
-	if (store_swap(R.st, R.spath) < 0)
+	/*
+	 * A backup's copy reads the environment the swap replaces. Waiting
+	 * for it here held the loop for the rest of the copy (no read, ping
+	 * or acknowledgement answered meanwhile): the snapshot is kept, the
+	 * link closes (no record may follow the snapshot until it is in),
+	 * and tick swaps it in once the backup is done, then dials again.
+	 */
+	if (server_backup_running(R.srv)) {
+		R.snap_held = 1;
+		R.up_said = 1;
+		log_info("replication: the snapshot (%llu bytes) waits for the "
+		    "backup under way; the link closes until it is in",
+		    (unsigned long long)R.sbytes);
 		return -1;
-	log_info("replication: took a snapshot of %llu bytes: term %llu, "
-	    "record %llu", (unsigned long long)R.sbytes,
-	    (unsigned long long)store_term(R.st),
-	    (unsigned long long)store_seq(R.st));
-	up_checked("its snapshot");
-	return 1;
+	}
+	return snap_swap() < 0 ? -1 : 1;
 }
 
 /*
@@ -1566,8 +1622,8 @@ up_io(int fd, uint32_t events, void *arg)
 		fatalx("replication: cannot flush %s; exiting (a restart "
 		    "follows the primary from what is on disk)", WAL_FILE);
 	if (why != NULL) {
-		/* A refusal was said (up_started): its link's end is no news. */
-		up_close(R.up_refused ? NULL : why);
+		/* Why was said (up_started, up_snap): its end is no news. */
+		up_close(R.up_said ? NULL : why);
 		return;
 	}
 	if (moved && up_ack() < 0)
@@ -1662,6 +1718,7 @@ standby_begin(const char *primary)
 	R.primary = p;
 	R.role = ST_REPL_STANDBY;
 	R.checked = 0;		/* until this primary checks our data */
+	snap_held_drop();	/* its primary's, maybe not this one's */
 	R.refused[0] = '\0';
 	store_on_record(R.st, NULL, NULL);
 	R.retry_ms = 0;
@@ -1681,7 +1738,8 @@ tick(void *arg)
 	if (R.role == ST_REPL_PRIMARY && R.sb != NULL &&
 	    R.waiting_since != 0 && now - R.waiting_since > REPL_ACK_MS)
 		standby_away("no acknowledgement within 2 s");
-	if (R.role == ST_REPL_STANDBY && R.up_fd < 0 && now >= R.retry_at)
+	if (R.role == ST_REPL_STANDBY && R.up_fd < 0 && now >= R.retry_at &&
+	    snap_held_take())
 		up_open();
 	/* A primary that takes the link and never answers is dialled again. */
 	else if (R.role == ST_REPL_STANDBY && R.up_fd >= 0 && !R.up_started &&
@@ -1779,6 +1837,7 @@ repl_promote(uint64_t term, uint64_t *out, const char **err)
 		return -1;
 	}
 	up_close(NULL);
+	snap_held_drop();
 	R.retry_at = 0;
 	old = store_term(R.st);
 	if (term == 0)

@@ -2620,13 +2620,10 @@ server_drop(struct server *s, void *who)
 			client_kill(c);
 }
 
-void
-server_backup_wait(struct server *s)
+int
+server_backup_running(const struct server *s)
 {
-	if (!s->bk.running)
-		return;
-	log_info("waiting for the backup to finish");
-	backup_done(s);
+	return s->bk.running;
 }
 
 /* ST_REPL_PROMOTE: the promotion, answered at once. */

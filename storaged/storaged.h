@@ -162,8 +162,11 @@ void server_hold_fail(struct server *);
 void server_hold_drop(struct server *);
 /* Closes the client who at the end of the turn. */
 void server_drop(struct server *, void *who);
-/* A running backup finished (before the environment is swapped). */
-void server_backup_wait(struct server *);
+/*
+ * 1 while a backup's copy runs (it reads the environment: a snapshot is
+ * swapped in only after it, repl.c's snap_held), else 0.
+ */
+int server_backup_running(const struct server *);
 
 /* sweep.c */
 struct store_sweep;

@@ -19,15 +19,16 @@ import { test } from 'node:test';
 import { Parley, waitFor } from './lib/harness.mjs';
 import { caughtUp, role, dump } from './lib/standby.mjs';
 
-// A primary and its standby, one conversation written and streamed.
-async function pair(t, sync) {
+// A primary and its standby (sEnv: more of its settings), one
+// conversation written and streamed.
+async function pair(t, sync, sEnv = {}) {
   const env = { PARLEY_SYNC: sync };
   if (sync === 'interval') env.PARLEY_SYNC_INTERVAL_MS = '60000';
   const p = new Parley({ masterd: false, env });
   t.after(() => p.stop());
   await p.start();
   const s = new Parley({ masterd: false, env: { PARLEY_ROLE: 'standby',
-    PARLEY_PRIMARY: `unix:${p.sockPath}` } });
+    PARLEY_PRIMARY: `unix:${p.sockPath}`, ...sEnv } });
   t.after(() => s.stop());
   await s.start();
   await open(p, 'base-session');
@@ -167,6 +168,49 @@ test('a checked standby told to take a snapshot answers no read until it is in',
     // The snapshot lands: the primary's data, reads answered again.
     fs.rmdirSync(part);
     await caughtUp(p, s);
+    const [dp, ds] = [await dump(p), await dump(s)];
+    assert.doesNotMatch(ds.convs, new RegExp(a.conv.id));
+    assert.deepEqual(ds, dp);
+  });
+
+// A snapshot that arrives whole while the standby runs a backup (parleyctl
+// backup, whose copy reads the environment the snapshot replaces; its reply
+// held by the test build's hook): the standby keeps the snapshot and swaps
+// it in once the backup is done, and its loop goes on meanwhile. Before,
+// the loop waited for the rest of the backup: no parleyctl role, ping or
+// acknowledgement was answered until then.
+test('a snapshot that lands while the standby\'s backup runs waits for it off the loop',
+  { timeout: 90000 }, async (t) => {
+    const { p, s } = await pair(t, 'full', { PARLEY_TEST_BACKUP_REPLY_MS: '15000' });
+    const bk = path.join(p.tmp, 'backup.mdb');
+    const b = await p.ctl(['backup', bk]);
+    assert.equal(b.code, 0, b.stderr);
+    const a = await open(p, 'session-A-only-on-old-primary');
+    await caughtUp(p, s);
+
+    const sfrom = s.logs.storaged.length;
+    let backedUp = false;
+    const sb = s.ctl(['backup', path.join(s.tmp, 'standby-backup.mdb')])
+      .then((r) => { backedUp = true; return r; });
+    await waitFor(() => /test hook: backup copied, its reply held/.test(
+      s.logs.storaged.slice(sfrom)), 15000, 'the standby\'s backup runs');
+
+    // The primary back from its older backup: the standby needs a snapshot.
+    await p.killStoraged('SIGKILL');
+    fs.rmSync(p.dataDir, { recursive: true, force: true });
+    fs.mkdirSync(p.dataDir);
+    fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
+    await p.startStoraged();
+    await waitFor(() => /the snapshot \(\d+ bytes\) waits for the backup under way/.test(
+      s.logs.storaged.slice(sfrom)), 15000, 'the standby holds the snapshot');
+    const r = await role(s);
+    assert.equal(backedUp, false, 'the standby answered while its backup ran');
+    assert.equal(r.linked, false, 'not linked while the snapshot waits');
+
+    const done = await sb;
+    assert.equal(done.code, 0, done.stderr);
+    await caughtUp(p, s);
+    assert.match(s.logs.storaged.slice(sfrom), /took a snapshot of \d+ bytes/);
     const [dp, ds] = [await dump(p), await dump(s)];
     assert.doesNotMatch(ds.convs, new RegExp(a.conv.id));
     assert.deepEqual(ds, dp);
