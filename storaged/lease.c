@@ -213,6 +213,19 @@ lease_may_campaign(const char *advertise, uint64_t term, uint64_t seq,
 	if (named_sync && (sterm == 0 || term > sterm ||
 	    (term == sterm && seq >= sseq)))
 		return 1;
+	/*
+	 * The last primary's data, of its term, with fewer records than
+	 * the standby in sync had when it was named: records it
+	 * acknowledged are gone from it (restored from an older backup, or
+	 * PARLEY_SYNC=interval's unsynced tail lost). The standby has them
+	 * and takes the lease; this data, following it, takes its snapshot.
+	 */
+	if (named_holder && term >= hterm && has_sync && !named_sync &&
+	    sterm != 0 && term == sterm && seq < sseq) {
+		*why = "this data lacks records the standby in sync holds (the "
+		    "last primary's, restored from an older backup?)";
+		return 0;
+	}
 	if (named_holder && term >= hterm)
 		return 1;
 	*why = named_sync ? "this data is not the data named in sync (its "

@@ -117,7 +117,9 @@ int lease_parse_sync(const char *s, char *addr, size_t addrsz,
  * Whether a storaged at advertise, its data in term (0: none) up to
  * seq, may campaign when sync (its value, parsed: saddr, sterm, sseq; ""
  * none) and holder (haddr, hterm) are what they are (has_sync,
- * has_holder: the keys exist). 1, or 0 with *why (static).
+ * has_holder: the keys exist): never the last primary with fewer records
+ * of sync's term than sync names another with. 1, or 0 with *why
+ * (static).
  */
 int lease_may_campaign(const char *advertise, uint64_t term, uint64_t seq,
     int has_sync, const char *saddr, uint64_t sterm, uint64_t sseq,

@@ -25,6 +25,9 @@
 //    a standby back with another data directory while the primary serves
 //    gets its snapshot only once etcd names none, and is named in sync
 //    only once it caught up again;
+//  - nor does the last primary restored from a backup older than the data
+//    its standby in sync was named with: the standby does, and keeps
+//    every acknowledged write;
 //  - auto without PARLEY_ETCD or PARLEY_ADVERTISE: masterd and storaged
 //    refuse to start, naming what is missing;
 //  - etcd's keys lost (a new etcd, its revision 1): the primary restarted
@@ -494,6 +497,58 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     await sleep(TTL_MS + POLL_MS);
     await wipedWaits(b, a, 'rebuilt');
     await lastPrimaryKeeps(t, a, b, 'rebuilt');
+  });
+
+  // The last primary restored from a backup older than the data its
+  // standby in sync was named with: of the same term, fewer records. It
+  // must not take the lease back with it (the writes it acknowledged with
+  // its standby would go, the standby taking its snapshot): it says why and
+  // waits; the standby takes the lease, and the restored one follows it and
+  // takes its snapshot, every acknowledged write on both. Before, holder's
+  // name and term were enough: the restored primary, back first, was
+  // primary again.
+  test('the last primary restored from an older backup does not campaign over the standby in sync; the standby does, every acknowledged write kept', { timeout: 90000 }, async (t) => {
+    const a = await startAuto(t, 'restored');
+    await primaryOf(a, 'restored');
+    const bk = path.join(a.tmp, 'older.mdb');
+    const r = await a.ctl(['backup', bk]);
+    assert.equal(r.code, 0, r.stderr);
+    const c = await a.storage({ as: 'parley-workerd' });
+    await c.convOpen('default', 'acked-after-the-backup', { timeout: 10000 });
+    c.close();
+    const b = await startAuto(t, 'restored');
+    await pair(a, b, 'restored');
+    const c2 = await a.storage({ as: 'parley-workerd' });
+    await c2.convOpen('default', 'acked-with-standby', { timeout: 10000 });
+    c2.close();
+    await a.killStoraged('SIGKILL');
+    await b.killStoraged('SIGKILL');
+    fs.rmSync(a.dataDir, { recursive: true, force: true });
+    fs.mkdirSync(a.dataDir);
+    fs.copyFileSync(bk, path.join(a.dataDir, 'data.mdb'));
+    await sleep(TTL_MS + POLL_MS); // a's lease expires
+
+    let fromA = a.logs.storaged.length;
+    await a.startStoraged();
+    await logged(a, /lease: not campaigning for restored: .*this data lacks records the standby in sync holds/,
+      'a says why it waits', { from: fromA, ms: TTL_MS + POLL_MS + SLACK_MS + WAIT_MS });
+    await sleep(3 * POLL_MS);
+    assert.equal((await etcd.get('/restored/'))['/restored/primary'], undefined);
+    assert.doesNotMatch(a.logs.storaged.slice(fromA), /lease: primary of/);
+
+    fromA = a.logs.storaged.length;
+    const fromB = b.logs.storaged.length;
+    await b.startStoraged();
+    const { term } = await primaryOf(b, 'restored', { from: fromB });
+    await logged(a, new RegExp(`took a snapshot of \\d+ bytes: term ${term}`), 'a took b\'s snapshot', { from: fromA });
+    await caughtUp(b, a);
+    for (const p of [a, b]) {
+      const s = await p.storage({ as: 'parley-workerd' });
+      const l = await s.convList(100);
+      s.close();
+      assert.match(JSON.stringify(l.convs), /acked-after-the-backup/);
+      assert.match(JSON.stringify(l.convs), /acked-with-standby/);
+    }
   });
 
   test('a standby out of sync (the primary acknowledged alone) never campaigns, even with no primary', { timeout: 60000 }, async (t) => {

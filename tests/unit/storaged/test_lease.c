@@ -196,6 +196,17 @@ test_may_campaign(void **state)
 	assert_int_equal(MAY(6, 99, 1, "", 0, 0, 1, me, 7), 0);
 	assert_int_equal(MAY(0, 0, 1, "", 0, 0, 1, me, 7), 0);
 	assert_int_equal(MAY(0, 0, 0, "", 0, 0, 1, me, 7), 0);
+	/*
+	 * The last primary with fewer records of its term than the standby
+	 * in sync was named with (restored from an older backup): not it,
+	 * the standby; with as many or more, or a later term, it may.
+	 */
+	assert_int_equal(MAY(7, 39, 1, "unix:/a", 7, 40, 1, me, 7), 0);
+	assert_string_equal(why, "this data lacks records the standby in sync "
+	    "holds (the last primary's, restored from an older backup?)");
+	assert_int_equal(MAY(7, 40, 1, "unix:/a", 7, 40, 1, me, 7), 1);
+	assert_int_equal(MAY(8, 2, 1, "unix:/a", 7, 40, 1, me, 7), 1);
+	assert_int_equal(MAY(7, 39, 1, "", 0, 0, 1, me, 7), 1);
 	/* Named nowhere. */
 	assert_int_equal(MAY(7, 40, 1, "unix:/c", 7, 40, 1, "unix:/a", 7), 0);
 	assert_string_equal(why, "etcd names another");
