@@ -97,6 +97,16 @@ async function primaryOf(p, cluster, opts) {
   return { term: Number(m[1]), at: Number(m[2]) };
 }
 
+// A conversation opened on p (primary) for session: an acknowledged write.
+async function acked(p, session) {
+  const c = await p.storage({ as: 'parley-workerd' });
+  try {
+    await c.convOpen('default', session, { timeout: 10000 });
+  } finally {
+    c.close();
+  }
+}
+
 // a primary, b its standby in sync (named so in etcd).
 async function pair(a, b, cluster) {
   await logged(b, new RegExp(`lease: following ${a.advertise}, term`), `${cluster}: b follows a`);
@@ -178,12 +188,18 @@ async function lastPrimaryKeeps(t, a, b, cluster) {
   const { term } = await primaryOf(a, cluster, { from: fromA });
   await logged(b, new RegExp(`took a snapshot of \\d+ bytes: term ${term}`), 'b took a\'s snapshot', { from: fromB });
   await caughtUp(a, b);
-  for (const p of [a, b]) {
+  await bothHold(t, a, b, ['acked-with-standby']);
+}
+
+// primary and standby each hold the conversations of sessions.
+async function bothHold(t, primary, standby, sessions) {
+  for (const p of [primary, standby]) {
     const c = await p.storage({ as: 'parley-workerd' });
     const l = await c.convList(100);
     c.close();
-    t.diagnostic(`${p === a ? 'a (primary)' : 'b (standby)'}: ${l.total} conversations`);
-    assert.match(JSON.stringify(l.convs), /acked-with-standby/);
+    t.diagnostic(`${p === primary ? 'primary' : 'standby'}: ${l.total} conversations`);
+    for (const session of sessions)
+      assert.match(JSON.stringify(l.convs), new RegExp(session));
   }
 }
 
@@ -438,9 +454,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     await primaryOf(a, 'wiped');
     const b = await startAuto(t, 'wiped');
     await pair(a, b, 'wiped');
-    const c = await a.storage({ as: 'parley-workerd' });
-    await c.convOpen('default', 'acked-with-standby', { timeout: 10000 });
-    c.close();
+    await acked(a, 'acked-with-standby');
     await a.killStoraged('SIGKILL');
     await b.killStoraged('SIGKILL');
     assert.equal(syncAddr((await etcd.get('/wiped/'))['/wiped/sync']), b.advertise);
@@ -463,9 +477,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     await primaryOf(a, 'rebuilt');
     const b = await startAuto(t, 'rebuilt', { env });
     await pair(a, b, 'rebuilt');
-    const c = await a.storage({ as: 'parley-workerd' });
-    await c.convOpen('default', 'acked-with-standby', { timeout: 10000 });
-    c.close();
+    await acked(a, 'acked-with-standby');
     let from = a.logs.storaged.length;
     await b.killStoraged('SIGTERM');
     await logged(a, /standby away/, 'b away', { from });
@@ -513,14 +525,10 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const bk = path.join(a.tmp, 'older.mdb');
     const r = await a.ctl(['backup', bk]);
     assert.equal(r.code, 0, r.stderr);
-    const c = await a.storage({ as: 'parley-workerd' });
-    await c.convOpen('default', 'acked-after-the-backup', { timeout: 10000 });
-    c.close();
+    await acked(a, 'acked-after-the-backup');
     const b = await startAuto(t, 'restored');
     await pair(a, b, 'restored');
-    const c2 = await a.storage({ as: 'parley-workerd' });
-    await c2.convOpen('default', 'acked-with-standby', { timeout: 10000 });
-    c2.close();
+    await acked(a, 'acked-with-standby');
     await a.killStoraged('SIGKILL');
     await b.killStoraged('SIGKILL');
     fs.rmSync(a.dataDir, { recursive: true, force: true });
@@ -542,13 +550,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const { term } = await primaryOf(b, 'restored', { from: fromB });
     await logged(a, new RegExp(`took a snapshot of \\d+ bytes: term ${term}`), 'a took b\'s snapshot', { from: fromA });
     await caughtUp(b, a);
-    for (const p of [a, b]) {
-      const s = await p.storage({ as: 'parley-workerd' });
-      const l = await s.convList(100);
-      s.close();
-      assert.match(JSON.stringify(l.convs), /acked-after-the-backup/);
-      assert.match(JSON.stringify(l.convs), /acked-with-standby/);
-    }
+    await bothHold(t, b, a, ['acked-after-the-backup', 'acked-with-standby']);
   });
 
   test('a standby out of sync (the primary acknowledged alone) never campaigns, even with no primary', { timeout: 60000 }, async (t) => {
