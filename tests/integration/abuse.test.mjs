@@ -13,7 +13,8 @@
 //   abuse/surface.mjs   /metrics behind a proxy, the HTTP chat and the
 //                       default widget, CSV payloads, per-client caps
 //   abuse/memory.mjs    issue 20: half-sent bodies and ping floods from one
-//                       machine, the workers' RSS bounded and given back
+//                       machine, the workers' RSS bounded and given back;
+//                       16 KiB of page tools on 200 sockets, kept as text
 //   abuse/pipelined.mjs pipelined answers never read, from one address: the
 //                       worker's RSS bounded, another address served
 // Each part starts its own stack, but for sessionid and history, which

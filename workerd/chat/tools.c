@@ -362,8 +362,7 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	int err = 0;
 
 	if ((acts->n == 0 && !from->handoff && !from->contact &&
-	    (from->page == NULL ||
-	    json_array_size(from->page) == 0) && (from->kb == NULL ||
+	    from->page == NULL && (from->kb == NULL ||
 	    from->nsources == 0)) ||
 	    (tt = calloc(1, sizeof(*tt))) == NULL)
 		return NULL;
@@ -373,8 +372,9 @@ tools_new(struct st_actions *acts, const struct upstream_req *req,
 	strlcpy(tt->conv_id, from->conv_id, sizeof(tt->conv_id));
 	strlcpy(tt->msg_id, from->msg_id != NULL ? from->msg_id : "",
 	    sizeof(tt->msg_id));
-	if (from->page != NULL &&
-	    (tt->page = json_deep_copy(from->page)) == NULL) {
+	/* As the frame was read: a string may hold \u0000 (wsmsg.c). */
+	if (from->page != NULL && (tt->page = json_loads(from->page,
+	    JSON_ALLOW_NUL, NULL)) == NULL) {
 		free(tt);
 		return NULL;
 	}
@@ -1346,13 +1346,13 @@ page_one(const json_t *t, json_t *arr)
 }
 
 const char *
-tools_page_check(const json_t *tools, json_t **out)
+tools_page_check(const json_t *tools, char **out)
 {
 	const char *why = NULL;
 	const json_t *t;
 	json_t *arr;
 	size_t i;
-	char *s;
+	char *s = NULL;
 
 	*out = NULL;
 	if (!json_is_array(tools) || json_array_size(tools) > TOOLS_PAGE_MAX)
@@ -1362,17 +1362,16 @@ tools_page_check(const json_t *tools, json_t **out)
 	json_array_foreach(tools, i, t)
 		if ((why = page_one(t, arr)) != NULL)
 			break;
-	if (why == NULL) {
-		s = json_dumps(arr, JSON_COMPACT);
-		if (s == NULL || strlen(s) > TOOLS_PAGE_BYTES)
-			why = "tools: at most 16384 bytes as JSON";
-		free(s);
-	}
+	if (why == NULL && json_array_size(arr) > 0 &&
+	    ((s = json_dumps(arr, JSON_COMPACT)) == NULL ||
+	    strlen(s) > TOOLS_PAGE_BYTES))
+		why = "tools: at most 16384 bytes as JSON";
+	json_decref(arr);
 	if (why != NULL) {
-		json_decref(arr);
+		free(s);
 		return why;
 	}
-	*out = arr;
+	*out = s;
 	return NULL;
 }
 

@@ -100,7 +100,13 @@ typedef int (*tools_ask_cb)(void *arg, const char *id, const char *name,
 #define TOOLS_CONFIRM_MS	120000	/* a confirmation's wait at most */
 #define TOOLS_PAGE_MS		15000	/* a page tool's answer's wait at most */
 #define TOOLS_PAGE_MAX		8	/* tools a page registers at most */
-#define TOOLS_PAGE_BYTES	16384	/* bytes of their definitions, as JSON */
+/*
+ * Bytes of their definitions, as JSON: a socket keeps them as that text,
+ * parsed only for a turn. Parsed, 16 KiB of schemas may take 80 times
+ * as much (an "examples" of 5,400 {}: some 1.3 MiB), on each of the
+ * sockets a client holds.
+ */
+#define TOOLS_PAGE_BYTES	16384
 #define TOOLS_PAGE_ANSWER_MAX	16384	/* bytes of a page tool's answer */
 /*
  * A page tool's call handed to the browser: id (the call's), the tool's
@@ -119,7 +125,7 @@ struct tools_from {
 	const char *msg_id;		/* its question's message id ("": not told) */
 	int handoff;			/* TOOL_HANDOFF offered */
 	int contact;			/* TOOL_CONTACT offered */
-	const json_t *page;		/* the page's tools (tools_page_check's), or NULL */
+	const char *page;		/* the page's tools (tools_page_check's text), or NULL */
 	/*
 	 * TOOL_SEARCH offered when kb is set: the agent's sources (n of
 	 * them), and the turn's passages, to which those found are added
@@ -167,9 +173,11 @@ int tools_rebase(struct turn_tools *, const struct upstream_req *req);
  * "parameters"}, names of [A-Za-z0-9_-] not a built-in's, each once,
  * a description of at most 1000 bytes, parameters schema_check takes,
  * TOOLS_PAGE_BYTES as JSON at most), else what is wrong (static or
- * thread-local). *out: them as functions of the "tools" array (new).
+ * thread-local). *out: them as functions of the "tools" array, that
+ * array's compact JSON text (malloc'd, at most TOOLS_PAGE_BYTES bytes;
+ * NULL for an empty one), which tools_new parses for its turn.
  */
-const char *tools_page_check(const json_t *tools, json_t **out);
+const char *tools_page_check(const json_t *tools, char **out);
 void tools_free(struct turn_tools *);
 /*
  * The next model request into out: the first one's, its history followed

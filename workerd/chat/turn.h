@@ -172,12 +172,12 @@ struct turn_ops {
 	int (*confirm)(void *fe, const char *id, const char *name,
 	    const char *summary);
 	/*
-	 * Optional: the page's own tools (tools_page_check's functions), or
+	 * Optional: the page's own tools (tools_page_check's text), or
 	 * NULL; and a call of one handed to the page (id the call's, the
 	 * tool's name, its arguments as JSON text): 0 sent (the answer comes
 	 * through turn_page_answer), -1 not.
 	 */
-	const json_t *(*page_tools)(void *fe);
+	const char *(*page_tools)(void *fe);
 	int (*page_call)(void *fe, const char *id, const char *name,
 	    const char *args);
 	/*

@@ -154,7 +154,7 @@ struct wsess {
 	uint32_t nhits;
 	/* Human handoff. */
 	int handoff_enabled;		/* the widget's, as last read */
-	json_t *page_tools;		/* the page's tools (a "tools" frame's) */
+	char *page_tools;		/* the page's tools (a "tools" frame's), as JSON */
 	int handoff;			/* the state the visitor knows; or unknown */
 	struct storec_req *hreq;	/* ST_WS_REQUEST_HUMAN in flight */
 	/*
@@ -457,7 +457,7 @@ wsess_free(struct wsess *s)
 	LIST_REMOVE(s, entry);
 	clientcap_put(s->cap);
 	st_visitor_free(&s->visitor);
-	json_decref(s->page_tools);
+	free(s->page_tools);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
@@ -1081,13 +1081,12 @@ ws_confirm(void *fe, const char *id, const char *name, const char *summary)
 }
 
 /* The page's own tools, as its last "tools" frame gave them. */
-static const json_t *
+static const char *
 ws_page_tools(void *fe)
 {
 	struct wsess *s = fe;
 
-	return s->page_tools != NULL && json_array_size(s->page_tools) > 0 ?
-	    s->page_tools : NULL;
+	return s->page_tools;
 }
 
 /*
@@ -1141,13 +1140,13 @@ void
 wschat_on_tools(struct wsess *s, struct wsmsg *m)
 {
 	const char *why;
-	json_t *t;
+	char *t;
 
 	if ((why = tools_page_check(m->tools, &t)) != NULL) {
 		wsend_error(s, WSMSG_TOOLS, why);
 		return;
 	}
-	json_decref(s->page_tools);
+	free(s->page_tools);
 	s->page_tools = t;
 }
 

@@ -10,6 +10,13 @@
 //    answered 429 at once;
 //  - 250 WebSockets from 10 addresses flood pings and never read: each
 //    socket is read no more once WS_READ_PAUSE bytes of pongs wait.
+//  - 200 WebSockets from one address each register 16 KiB of page tools
+//    (ParleyChat.registerTools, kept for the socket's turns), the most a
+//    frame may: an "examples" of 5,400 {} (an annotation takes any JSON).
+//    A socket keeps them as that text: the workers grow by under 64 MiB
+//    for all of them (some 38 MiB under AddressSanitizer, 11 MiB of it
+//    the sockets' own). Kept parsed, as before, each socket held some
+//    1.3 MiB of jansson's objects (80 times the text): 446 MiB here.
 // The workers' RSS is sampled throughout: its growth (printed) stays
 // under 64 MiB for both together, and comes back near the start once
 // the attackers go (within 16 MiB; under AddressSanitizer, whose
@@ -25,6 +32,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { ASAN_SPEED, BIN, Parley, sleep, waitFor } from '../lib/harness.mjs';
 import { chat, rssKiB, sid } from '../lib/chat.mjs';
+import { Visitor } from '../lib/wsclient.mjs';
 
 const WORKERS = 2;
 const MiB = 1024 * 1024;
@@ -191,5 +199,30 @@ describe('memory one client can pin (issue 20)', () => {
     assert.ok(peak - base < GROWTH_MAX, `RSS grew by ${mib(peak - base)}`);
     if (SANITIZED) assert.ok(now - base < GROWTH_MAX, `RSS after: +${mib(now - base)}`);
     else assert.ok(now - base <= BACK_MAX, `RSS back to +${mib(now - base)}`);
+  });
+
+  test('16 KiB of page tools on each of 200 sockets: kept as their text, RSS growth bounded', { timeout: 120000 }, async (t) => {
+    const SOCKETS = 200;
+    const tools = [{ name: 't', description: 'd', parameters: { type: 'object', examples: Array(5400).fill({}) } }];
+    const pids = p.workerPids();
+    const socks = [];
+    t.after(() => Promise.all(socks.map((v) => v.close())));
+    await sleep(500);
+    const base = rssAll(pids);
+    for (let i = 0; i < SOCKETS; i += 20) {
+      const part = await Promise.all(Array.from({ length: Math.min(20, SOCKETS - i) },
+        () => Visitor.open(p, wid, { localAddress: '127.0.2.1' })));
+      socks.push(...part);
+      for (const v of part) {
+        await v.next('session');
+        v.send({ type: 'tools', tools });
+        v.send({ type: 'no_such_frame' });
+      }
+      // Taken: the frame after it is answered, and the tools were not.
+      for (const v of part) assert.equal((await v.next('error')).frame, undefined);
+    }
+    const peak = rssAll(pids);
+    t.diagnostic(`workers' RSS: ${mib(base)} before, ${mib(peak)} with ${SOCKETS} sockets' tools (+${mib(peak - base)})`);
+    assert.ok(peak - base < GROWTH_MAX, `RSS grew by ${mib(peak - base)}`);
   });
 });
