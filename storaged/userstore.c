@@ -574,7 +574,7 @@ store_user_boot(struct store_txn *t, const struct st_user_boot_req *q,
 		entity_save(t, &user_entity, &u);
 		*changed = 1;
 		log_info("made the first owner, %s", u.email);
-	} else if (memcmp(u.fp, q->fp, sizeof(u.fp)) != 0) {
+	} else if (CRYPTO_memcmp(u.fp, q->fp, sizeof(u.fp)) != 0) {
 		/* DASHBOARD_PASSWORD changed since it was last set (or never). */
 		if (boot_owner(t, &u) < 0) {
 			st_user_free(&u);
