@@ -131,6 +131,7 @@ FUZZ_PROG_staddr  := proto
 FUZZ_PROG_records := proto
 FUZZ_PROG_analyze := storaged
 FUZZ_PROG_devcookie := storaged
+FUZZ_PROG_identity := proto
 fuzz_prog = $(or $(FUZZ_PROG_$(1)),workerd)
 
 lib_src  = $(filter-out %/main.c,$(SRC_$(1)))
