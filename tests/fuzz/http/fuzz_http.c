@@ -6,7 +6,10 @@
  * exactly the same requests and outcome (checked, abort() otherwise).
  * Error messages also go through resp_error's JSON escaping. An admit
  * (conn.c's part) gives each request a body limit from its path, and
- * refuses some: the body never passes the limit it was given.
+ * refuses some: the body never passes the limit it was given. Each
+ * request is also asked whether it is a WebSocket upgrade
+ * (ws_check_upgrade): taken only as a GET of HTTP/1.1 with version 13 and
+ * a key of 24 base64 characters, else refused with a reason.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 
 #include "http.h"
 #include "resp.h"
+#include "ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,6 +47,25 @@ admit(void *arg, const struct http_request *r, size_t clen, int chunked,
 		return 503;
 	if (strcmp(r->path, "/big") == 0 && (clen > 0 || chunked))
 		return 413;
+	return 0;
+}
+
+/* The upgrade check: 0 taken (and what it takes is there), else a reason. */
+static int
+upgrade_is(const struct http_request *r)
+{
+	const char *why, *key;
+	int st = ws_check_upgrade(r, &why);
+
+	check(st == 0 || st == 400 || st == 426, "upgrade status");
+	check((st == 0) == (why == NULL), "upgrade reason");
+	if (st != 0)
+		return st;
+	key = http_header(r, "sec-websocket-key");
+	check(r->method == HTTP_GET && r->http_minor == 1 && key != NULL &&
+	    strlen(key) == 24, "upgrade taken without its parts");
+	check(strcmp(http_header(r, "sec-websocket-version"), "13") == 0,
+	    "upgrade version");
 	return 0;
 }
 
@@ -96,7 +119,7 @@ look_at(const struct http_request *r, struct buf *d)
 		buf_addf(d, "<%s>=<%s>", r->headers[n].name, r->headers[n].value);
 	buf_addf(d, " %zu:", r->body_len);
 	buf_add(d, r->body, r->body_len);
-	buf_adds(d, "]");
+	buf_addf(d, " ws %d]", upgrade_is(r));
 }
 
 /* Feeds the pieces as a connection would; describes the outcome into d. */
