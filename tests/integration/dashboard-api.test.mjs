@@ -18,7 +18,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, REPO, bytesInFlight, pool, refused, settledInFlight, sleep, waitFor } from './lib/harness.mjs';
+import { Parley, REPO, pool, refused, settledInFlight, sleep, waitFor } from './lib/harness.mjs';
 import { ClosedError, buildRequest } from './lib/http.mjs';
 import { assertJsonError, assertSecurityHeaders } from './lib/checks.mjs';
 import { chat, mockReply, sessionShown, sid } from './lib/chat.mjs';
@@ -102,9 +102,14 @@ describe('stacks of their own', { concurrency: true }, () => {
       // Its exports wait on readers that do not read: output that makes
       // no progress is given up after the header timeout (10 s), which a
       // loaded machine reached while it started the eight below, so one
-      // of them ended and the ninth found room. Here it is 5 minutes.
+      // of them ended and the ninth found room. Here it is 5 minutes. And
+      // the eight's first pages (12 MB each) are read from storaged one
+      // after another: on a loaded machine the last waited past the
+      // storage timeout (5 s), its export ended, and the ninth found room
+      // again. Here it is a minute.
       const p = new Parley({ workers: 1, mock: true, headerTimeoutMs: 300000,
-        env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_PASSWORD: PASSWORD } });
+        env: { RATE_LIMIT_MAX_REQUESTS: '0', DASHBOARD_PASSWORD: PASSWORD,
+          PARLEY_STORAGE_TIMEOUT_MS: '60000' } });
       t.after(() => p.stop());
       await p.start();
       // 210 conversations of one 60 KB answer: the first page of messages
@@ -199,7 +204,12 @@ describe('stacks of their own', { concurrency: true }, () => {
       // 503 until one ends; another organisation's is not held back.
       const eight = [];
       for (let i = 0; i < 8; i++) eight.push(await startExport({ 'x-admin-api-key': p.adminKey }));
-      await waitFor(() => eight.every((c) => bytesInFlight(p.port, c.localPort) > 0), 15000, 'the eight exports under way');
+      // Each waits on its reader with its first page read (more than a
+      // refusal's few bytes in flight, and no longer growing).
+      for (const c of eight) {
+        const inFlight = await settledInFlight(p.port, c.localPort);
+        assert.ok(inFlight > 65536, `an export of the eight waits on its reader (${inFlight} bytes in flight)`);
+      }
       const one = `/v1/admin/export?format=jsonl&rows=messages&conversation=${convs.get(sessions[1])}`;
       const ninth = await p.get(one, { headers: { 'x-admin-api-key': p.adminKey } });
       assertJsonError(ninth, 503, 'Too many of this organization\'s exports at once; try again when one has ended');
