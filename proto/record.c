@@ -837,16 +837,31 @@ field_invalid(const struct rfield *f, const void *rec)
 	return NULL;
 }
 
-const char *
-rl_invalid(const struct rlayout *l, const void *rec)
+/* The first row out of its bounds: every row (all), else those in mask. */
+static const char *
+rows_invalid(const struct rlayout *l, const void *rec, uint64_t mask,
+    int all)
 {
 	const char *w;
 	size_t i;
 
 	for (i = 0; i < l->nf; i++)
-		if ((w = field_invalid(&l->f[i], rec)) != NULL)
+		if ((all || (l->f[i].bit & mask) != 0) &&
+		    (w = field_invalid(&l->f[i], rec)) != NULL)
 			return w;
 	return NULL;
+}
+
+const char *
+rl_invalid(const struct rlayout *l, const void *rec)
+{
+	return rows_invalid(l, rec, 0, 1);
+}
+
+const char *
+rl_rows_invalid(const struct rlayout *l, const void *rec, uint64_t mask)
+{
+	return rows_invalid(l, rec, mask, 0);
 }
 
 const struct rfield *

@@ -444,6 +444,13 @@ void rl_merge(const struct rlayout *, void *cur, void *req, uint64_t mask);
  * of the calling thread's, good until its next call), or NULL.
  */
 const char *rl_invalid(const struct rlayout *, const void *rec);
+/*
+ * The same of the rows whose bit is in mask alone: an update's fields
+ * (the rows it leaves alone hold defaults a whole record may not keep,
+ * an empty description).
+ */
+const char *rl_rows_invalid(const struct rlayout *, const void *rec,
+    uint64_t mask);
 /* The row of JSON name json, or NULL. */
 const struct rfield *rl_field(const struct rlayout *, const char *json);
 /* A LIST's or an ARRAY's strings (NULL: a LIST of none), *n how many. */

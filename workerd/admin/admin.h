@@ -712,7 +712,8 @@ void admin_vet_url_cancel(void *state);
  * A body (a JSON object) onto rec, which start() set, and *mask the bits
  * of the fields present. 0, or -1 with "field: what is wrong" in err:
  * JSON types and ranges, unknown or read-only fields, a POST without a
- * required field, then rec_invalid. Every text is set (NULL is not "" to
+ * required field, a PATCH's fields out of their rows' bounds
+ * (rl_rows_invalid), then rec_invalid. Every text is set (NULL is not "" to
  * every reader).
  */
 int admin_entity_from_json(const struct admin_entity *, json_t *root,

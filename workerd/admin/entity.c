@@ -219,7 +219,14 @@ admin_entity_from_json(const struct admin_entity *e, json_t *root,
 		strlcpy(err, "body: out of memory", errsz);
 		return -1;
 	}
-	if ((why = e->rec_invalid(rec, *mask, patch)) != NULL) {
+	/*
+	 * A PATCH's fields each within its row's bounds here: storaged
+	 * checks the merge, but a text far past its bound makes it refuse
+	 * the request unread, "malformed request", naming no field.
+	 */
+	if ((patch && e->layout != NULL &&
+	    (why = rl_rows_invalid(e->layout, rec, *mask)) != NULL) ||
+	    (why = e->rec_invalid(rec, *mask, patch)) != NULL) {
 		field_text(e, *why != '\0' ? why : "body: out of memory", err,
 		    errsz);
 		return -1;

@@ -27,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "actionmsg.h"
 #include "hookmsg.h"
 #include "keymsg.h"
 #include "record.h"
@@ -1076,6 +1077,37 @@ test_dec_string_fails(void **state)
 	free(big);
 }
 
+/*
+ * rl_rows_invalid judges an update's rows alone: an action's defaults
+ * (no description, which a whole action needs) pass for an update of its
+ * name or of nothing; a description past its bound is named when the
+ * update sets it, and passed over when it does not.
+ */
+static void
+test_rows_invalid(void **state)
+{
+	char desc[ST_ACTION_DESC_MAX + 2];
+	struct st_action a;
+
+	rl_defaults(&st_action_layout, &a);
+	assert_non_null(rl_invalid(&st_action_layout, &a));
+	assert_null(rl_rows_invalid(&st_action_layout, &a, 0));
+	assert_null(rl_rows_invalid(&st_action_layout, &a, ST_ACF_NAME));
+	assert_string_equal(rl_rows_invalid(&st_action_layout, &a,
+	    ST_ACF_DESCRIPTION), rl_invalid(&st_action_layout, &a));
+	memset(desc, 'd', sizeof(desc) - 1);
+	desc[sizeof(desc) - 1] = '\0';
+	a.description = desc;
+	assert_null(rl_rows_invalid(&st_action_layout, &a, ST_ACF_NAME));
+	assert_string_equal(rl_rows_invalid(&st_action_layout, &a,
+	    ST_ACF_NAME | ST_ACF_DESCRIPTION),
+	    "description: must be 1 to 1000 characters of UTF-8");
+	desc[ST_ACTION_DESC_MAX] = '\0';
+	assert_null(rl_rows_invalid(&st_action_layout, &a,
+	    ST_ACF_DESCRIPTION));
+	a.description = NULL;
+}
+
 int
 main(void)
 {
@@ -1086,6 +1118,7 @@ main(void)
 		cmocka_unit_test(test_dec_fails),
 		cmocka_unit_test(test_dec_string_fails),
 		cmocka_unit_test(test_release),
+		cmocka_unit_test(test_rows_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
