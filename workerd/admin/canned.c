@@ -104,9 +104,10 @@ canned_body(json_t *root, struct st_canned_put_req *q,
 		return "text: must be a string";
 	q->shortcut = json_string_value(sv);
 	q->text = json_string_value(tv);
-	if (strlen(q->shortcut) != json_string_length(sv) ||
-	    strlen(q->text) != json_string_length(tv))
-		return "body: must not contain NUL characters";
+	if (strlen(q->shortcut) != json_string_length(sv))
+		return "shortcut: must not contain NUL characters";
+	if (strlen(q->text) != json_string_length(tv))
+		return "text: must not contain NUL characters";
 	return st_canned_invalid(q->shortcut, q->text);
 }
 

@@ -22,10 +22,13 @@
 static const struct {
 	const char *name;
 	uint32_t bit;
+	const char *bad;	/* its 400 when not a boolean */
 } fields[] = {
-	{ "handoff_requested", ST_MAIL_HANDOFF },
-	{ "visitor_waiting", ST_MAIL_WAITING },
-	{ "new_contact", ST_MAIL_CONTACT },
+	{ "handoff_requested", ST_MAIL_HANDOFF,
+	    "handoff_requested: must be true or false" },
+	{ "visitor_waiting", ST_MAIL_WAITING,
+	    "visitor_waiting: must be true or false" },
+	{ "new_contact", ST_MAIL_CONTACT, "new_contact: must be true or false" },
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 
@@ -90,7 +93,7 @@ notify_body(json_t *root, uint32_t *mask)
 			    "email_enabled: is the server's, read-only" :
 			    "body: unknown field";
 		if (!json_is_boolean(v))
-			return "body: each field must be true or false";
+			return fields[i].bad;
 		if (json_is_true(v))
 			*mask |= fields[i].bit;
 	}
