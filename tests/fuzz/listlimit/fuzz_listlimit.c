@@ -6,6 +6,10 @@
  * 1..200; written back in its plain form it reads the same; and, when
  * the value is ASCII and not "0b" or "0o" (which strtod does not read),
  * strtod reads all of it (but its white space) as that same number.
+ * The same bytes are also read as an export's query string
+ * (export_params_parse, export.c): taken only with a format and rows of
+ * their two words each, a conversation of 32 hex digits or none, a
+ * widget id or none; refused with a reason.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +27,26 @@ check(int cond, const char *what)
 		fprintf(stderr, "fuzz_listlimit: %s\n", what);
 		abort();
 	}
+}
+
+/* query as an export's parameters. */
+static void
+export_query(const char *query)
+{
+	struct export_params p;
+
+	if (export_params_parse(query, &p) < 0) {
+		check(p.why != NULL && *p.why != '\0', "a refusal's reason");
+		return;
+	}
+	check(p.why == NULL, "a reason with parameters taken");
+	check(p.format == EXPORT_JSONL || p.format == EXPORT_CSV, "format");
+	check(p.rows == EXPORT_CONVS || p.rows == EXPORT_MSGS, "rows");
+	check(p.conv[0] == '\0' || st_id_valid(p.conv), "conversation id");
+	check(p.widget[0] == '\0' || admin_widget_valid(p.widget),
+	    "widget id");
+	check(export_filename(&p) != NULL && export_ctype(&p) != NULL,
+	    "file name and type");
 }
 
 int
@@ -55,6 +79,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check((size_t)(end - v) == last, "strtod stops early");
 		}
 	}
+	if (strlen(v) == size)
+		export_query(v);
 	free(v);
 	return 0;
 }
