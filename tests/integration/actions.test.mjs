@@ -319,7 +319,8 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
     const api = http.createServer((req, res) => {
       seen.push({ url: req.url, key: req.headers['x-shop-key'] });
       idem.push(req.headers['idempotency-key']);
-      res.end(JSON.stringify({ ok: req.url }));
+      // /orders/echo answers with the headers it was sent, as some APIs do.
+      res.end(JSON.stringify(req.url.startsWith('/orders/echo') ? { ok: req.url, headers: req.headers } : { ok: req.url }));
     });
     await new Promise((ok) => api.listen(0, '127.0.0.1', ok));
     try {
@@ -387,6 +388,14 @@ describe('PARLEY_ACTIONS_ALLOW_PRIVATE=on', () => {
       assert.equal(r.status, 400);
       assert.equal(r.json().error, 'visitor_email: not a valid address');
       assert.equal(seen.length, 2, 'only the one with an email reached the API');
+
+      // An API that echoes its request's headers: their values are not
+      // shown in its answer either (they were, the answer shown as read).
+      r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: 'echo' }, visitor_external_id: 'cus_1' });
+      assert.equal(r.json().ok, true, r.text);
+      assert.equal(seen.at(-1).key, 'sk-dry-secret', 'the header was sent');
+      assert.ok(!r.text.includes('sk-dry-secret'), r.text);
+      assert.equal(JSON.parse(r.json().response.body).headers['x-shop-key'], '[hidden]');
 
       const o = (await call('POST', '/v1/admin/organizations', { name: 'O' })).json().id;
       r = await call('POST', `${A}/${id}/test`, { arguments: { order_id: '1' } }, o);

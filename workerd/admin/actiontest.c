@@ -19,8 +19,10 @@
  * it), not made when the note cannot be. Nothing else is stored. What
  * went wrong is the answer's "error" (200: the dry run ran), with
  * "request" and "response" null where it stopped before them. The
- * headers' values are sent, never shown; so is an Idempotency-Key of
- * the run's own (each run a new call). At most DRY_RUNS_MAX run at
+ * headers' values are sent, never shown (one the API's answer repeats,
+ * as an API that echoes its request does, is shown as "[hidden]":
+ * answer_hidden); so is an Idempotency-Key of the run's own (each run a
+ * new call). At most DRY_RUNS_MAX run at
  * once in a worker, DRY_RUNS_ORG_MAX of them one organisation's (503
  * past them).
  */
@@ -33,6 +35,7 @@
 #include "call.h"
 #include "log.h"
 #include "orgslots.h"
+#include "resp.h"
 #include "schema.h"
 #include "template.h"
 #include "workerd.h"
@@ -43,6 +46,9 @@
 #define DRY_AUDIT	"action.test"	/* its audit log entry's action */
 #define DRY_UNCONFIRMED	"This action changes data: its test calls its " \
 	"API for real. Send \"confirm\": true to run it"
+#define HIDDEN		"[hidden]"	/* a header's value in an answer */
+/* Values shorter are left: too short to be secret, too common to find. */
+#define HIDDEN_MIN	4
 
 /* A dry run under way: what it was given, its call in flight. */
 struct dry_run {
@@ -59,6 +65,12 @@ struct dry_run {
 	char *url, *body;
 	struct action_call *call;
 	char org[ST_WHO_ORG_MAX + 1];	/* who asks's: its slot in dry_runs */
+	/*
+	 * The headers' lines, kept past the request (which lets them go
+	 * when the call starts) to hide their values in the answer
+	 * (answer_hidden); wiped when it is given.
+	 */
+	char *headers;
 };
 
 /*
@@ -88,6 +100,10 @@ dry_free(void *p)
 	action_call_cancel(d->call);
 	orgslots_put(&dry_runs, d->org);
 	dry_req_free(d);
+	if (d->headers != NULL) {
+		explicit_bzero(d->headers, strlen(d->headers));
+		free(d->headers);
+	}
 	json_decref(d->args);
 	json_decref(d->request);
 	free(d->vid);
@@ -113,6 +129,47 @@ dry_answer(struct conn *c, const char *error, json_t *request,
 	conn_send_json(c, 200, admin_headers, o);
 }
 
+/*
+ * The answer's len bytes of body with every one of headers' values
+ * ("Name: value\n" lines; HIDDEN_MIN bytes at least) put as HIDDEN: the
+ * values are write-only, and an API that echoes its request's headers
+ * would show them to whoever tests the action. Its bytes (malloc'd,
+ * NUL-ended; *outlen of them before the NUL), or NULL out of memory.
+ */
+static char *
+answer_hidden(const char *body, size_t len, const char *headers,
+    size_t *outlen)
+{
+	const char *line, *v, *end, *at;
+	struct buf cur, next;
+	size_t vlen, off;
+
+	buf_init(&cur);
+	buf_add(&cur, body, len);
+	for (line = headers; *line != '\0'; line = end + (*end != '\0')) {
+		end = line + strcspn(line, "\n");
+		if ((v = memchr(line, ':', (size_t)(end - line))) == NULL)
+			continue;
+		for (v++; v < end && *v == ' '; v++)
+			;
+		if ((vlen = (size_t)(end - v)) < HIDDEN_MIN)
+			continue;
+		buf_init(&next);
+		for (off = 0; cur.data != NULL && (at = memmem(cur.data + off,
+		    cur.len - off, v, vlen)) != NULL; off = (size_t)(at -
+		    cur.data) + vlen) {
+			buf_add(&next, cur.data + off, (size_t)(at - cur.data) -
+			    off);
+			buf_adds(&next, HIDDEN);
+		}
+		buf_add(&next, cur.data + off, cur.len - off);
+		buf_free(&cur);
+		cur = next;
+	}
+	*outlen = cur.len;
+	return buf_cstr(&cur);
+}
+
 static void
 dry_called(void *arg, const struct action_call_result *r)
 {
@@ -120,15 +177,19 @@ dry_called(void *arg, const struct action_call_result *r)
 	struct dry_run *d = conn_take(c);
 	json_t *resp = NULL;
 	json_t *req = d->request;
+	char *shown = NULL;
+	size_t slen = 0;
 
 	d->call = NULL;
 	d->request = NULL;
 	/* Cut at the answer cap: up to its last whole character. */
-	if (r->err == ACALL_OK)
+	if (r->err == ACALL_OK && (shown = answer_hidden(r->body, r->cut ?
+	    proto_utf8_whole(r->body, r->len) : r->len, d->headers,
+	    &slen)) != NULL)
 		resp = json_pack("{s:i, s:s%, s:b, s:I}", "status", r->status,
-		    "body", r->body, r->cut ? proto_utf8_whole(r->body, r->len) :
-		    r->len, "cut", r->cut, "duration_ms",
+		    "body", shown, slen, "cut", r->cut, "duration_ms",
 		    (json_int_t)r->duration_ms);
+	free(shown);
 	/* An answer that is not UTF-8 cannot be a JSON string: said so. */
 	if (r->err == ACALL_OK && resp == NULL)
 		resp = json_pack("{s:i, s:s, s:b, s:I}", "status", r->status,
@@ -200,6 +261,11 @@ dry_noted(const struct storec_result *r, void *arg)
 		return;
 	}
 	st_rep_free(PROTO_ST_AUDIT_NOTE, &none);
+	if ((d->headers = strdup(d->q.headers != NULL ? d->q.headers :
+	    "")) == NULL) {
+		dry_stop(c, "the call could not be started");
+		return;
+	}
 	d->call = action_call_start(&d->q, dry_called, c);
 	dry_req_free(d);	/* copied by the call */
 	if (d->call == NULL)
