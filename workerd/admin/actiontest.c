@@ -146,7 +146,9 @@ answer_hidden(const char *body, size_t len, const char *headers,
 
 	buf_init(&cur);
 	buf_add(&cur, body, len);
-	for (line = headers; *line != '\0'; line = end + (*end != '\0')) {
+	/* An empty answer has nothing to hide; a failed copy ends in NULL. */
+	for (line = headers; *line != '\0' && cur.len > 0 && !cur.err;
+	    line = end + (*end != '\0')) {
 		end = line + strcspn(line, "\n");
 		if ((v = memchr(line, ':', (size_t)(end - line))) == NULL)
 			continue;
@@ -155,9 +157,8 @@ answer_hidden(const char *body, size_t len, const char *headers,
 		if ((vlen = (size_t)(end - v)) < HIDDEN_MIN)
 			continue;
 		buf_init(&next);
-		for (off = 0; cur.data != NULL && (at = memmem(cur.data + off,
-		    cur.len - off, v, vlen)) != NULL; off = (size_t)(at -
-		    cur.data) + vlen) {
+		for (off = 0; (at = memmem(cur.data + off, cur.len - off, v,
+		    vlen)) != NULL; off = (size_t)(at - cur.data) + vlen) {
 			buf_add(&next, cur.data + off, (size_t)(at - cur.data) -
 			    off);
 			buf_adds(&next, HIDDEN);
