@@ -43,7 +43,7 @@ import { Etcd, Proxy } from './lib/etcd.mjs';
 import { Parley, refused, sleep, waitFor, within } from './lib/harness.mjs';
 import { stream, waitStored } from './lib/chat.mjs';
 import { receiver } from './lib/receiver.mjs';
-import { caughtUp, dump, role } from './lib/standby.mjs';
+import { caughtUp, dump, restoreBackup, role } from './lib/standby.mjs';
 import { T } from './lib/storage.mjs';
 
 const TTL_MS = 2000;
@@ -531,9 +531,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     await acked(a, 'acked-with-standby');
     await a.killStoraged('SIGKILL');
     await b.killStoraged('SIGKILL');
-    fs.rmSync(a.dataDir, { recursive: true, force: true });
-    fs.mkdirSync(a.dataDir);
-    fs.copyFileSync(bk, path.join(a.dataDir, 'data.mdb'));
+    restoreBackup(a, bk);
     await sleep(TTL_MS + POLL_MS); // a's lease expires
 
     let fromA = a.logs.storaged.length;

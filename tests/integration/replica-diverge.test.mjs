@@ -17,7 +17,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { Parley, waitFor } from './lib/harness.mjs';
-import { caughtUp, role, dump } from './lib/standby.mjs';
+import { caughtUp, role, dump, restoreBackup } from './lib/standby.mjs';
 
 // A primary and its standby (sEnv: more of its settings), one
 // conversation written and streamed.
@@ -101,10 +101,7 @@ test('a primary restored from an older backup: the standby takes a snapshot',
       const b = await p.ctl(['backup', bk]);
       assert.equal(b.code, 0, b.stderr);
     }, () => {
-      // As STORAGE.md says: an empty directory, the backup as data.mdb.
-      fs.rmSync(p.dataDir, { recursive: true, force: true });
-      fs.mkdirSync(p.dataDir);
-      fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
+      restoreBackup(p, bk);
     });
   });
 
@@ -143,9 +140,7 @@ test('a checked standby told to take a snapshot answers no read until it is in',
     const part = path.join(s.dataDir, 'snapshot.mdb.part');
     fs.mkdirSync(part);
     await p.killStoraged('SIGKILL');
-    fs.rmSync(p.dataDir, { recursive: true, force: true });
-    fs.mkdirSync(p.dataDir);
-    fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
+    restoreBackup(p, bk);
     const from = p.logs.storaged.length;
     const sfrom = s.logs.storaged.length;
     // The standby asks again each time its snapshot fails to land: the
@@ -197,9 +192,7 @@ test('a snapshot that lands while the standby\'s backup runs waits for it off th
 
     // The primary back from its older backup: the standby needs a snapshot.
     await p.killStoraged('SIGKILL');
-    fs.rmSync(p.dataDir, { recursive: true, force: true });
-    fs.mkdirSync(p.dataDir);
-    fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
+    restoreBackup(p, bk);
     await p.startStoraged();
     await waitFor(() => /the snapshot \(\d+ bytes\) waits for the backup under way/.test(
       s.logs.storaged.slice(sfrom)), 15000, 'the standby holds the snapshot');

@@ -2,6 +2,8 @@
 // failover.test.mjs): its role as parleyctl says it, waiting until a
 // standby has every record, and whether two hold the same data.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 
 import { waitFor } from './harness.mjs';
 
@@ -56,4 +58,12 @@ export async function sameData(a, b) {
   const [da, db] = [await dump(a), await dump(b)];
   assert.ok(da.msgs.split('\n').length > 1, 'there is something to compare');
   assert.deepEqual(db, da);
+}
+
+// p's data directory (its storaged stopped) made a backup's restore, as
+// STORAGE.md says: an empty directory, the backup file bk as data.mdb.
+export function restoreBackup(p, bk) {
+  fs.rmSync(p.dataDir, { recursive: true, force: true });
+  fs.mkdirSync(p.dataDir);
+  fs.copyFileSync(bk, path.join(p.dataDir, 'data.mdb'));
 }
