@@ -1423,7 +1423,9 @@ test_small_buffer_long_reply(void **state)
 }
 
 /*
- * More transfers than one multi handle takes: they run at once and end
+ * More transfers than one multi handle takes: they run at once (each
+ * 3 s long: at 1 s, on a loaded machine the first ended before the last
+ * had connected, and the mock never saw more than 256 at once) and end
  * whole, twice over (the second round reuses the handles the first one
  * made), and the idle connections kept afterwards stay bounded (256 for
  * the first handle, 32 for each further one).
@@ -1441,7 +1443,7 @@ test_sharded(void **state)
 		for (i = 0; i < NSHARDED; i++) {
 			x_init(&xs[i]);
 			snprintf(msg, sizeof(msg),
-			    "r%d n%d [[mock:chunks=4,delay=250]]", round, i);
+			    "r%d n%d [[mock:chunks=4,delay=750]]", round, i);
 			x_start(&xs[i], msg);
 		}
 		assert_int_equal(upstream_active(), NSHARDED);
