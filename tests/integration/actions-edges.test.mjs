@@ -66,6 +66,10 @@ describe('actions at their edges', () => {
           held.push(res);
           return;
         }
+        if (req.url.startsWith('/echocut')) {	// echoes its key past 100 bytes
+          res.end('x'.repeat(100) + req.headers['x-shop-key'] + ' after');
+          return;
+        }
         if (req.url.startsWith('/accents')) {
           res.end('é'.repeat(100));
           return;
@@ -94,6 +98,22 @@ describe('actions at their edges', () => {
     const r = await admin('POST', `/v1/admin/actions/${id}/test`, { arguments: { order_id: '1' } });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual([r.json().response.body, r.json().response.cut], ['é'.repeat(50), true]);
+  });
+
+  // An answer cut inside a header's value it echoes showed that value's
+  // first part (the whole value is hidden, its first part was not): the
+  // part goes, shown as [hidden]; a cut in its first 3 bytes drops them.
+  test('a dry run\'s answer cut inside an echoed header value: not its first part', async () => {
+    const secret = 'sk-cut-secret-value';
+    for (const [max, body] of [[110, 'x'.repeat(100) + '[hidden]'], [102, 'x'.repeat(100)],
+      [140, 'x'.repeat(100) + '[hidden] after']]) {
+      const id = await action({ name: `echocut${max}`, url: `http://127.0.0.1:${apiPort}/echocut/{{order_id}}`,
+        headers: { 'X-Shop-Key': secret }, max_response_bytes: max });
+      const r = await admin('POST', `/v1/admin/actions/${id}/test`, { arguments: { order_id: '1' } });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual([r.json().response.body, r.json().response.cut], [body, max < 125], r.text);
+      assert.ok(!r.text.includes('sk-c'), r.text);
+    }
   });
 
   // Each dry run holds a call to an API anyone may name and its answer: a

@@ -130,31 +130,95 @@ dry_answer(struct conn *c, const char *error, json_t *request,
 }
 
 /*
- * The answer's len bytes of body with every one of headers' values
- * ("Name: value\n" lines; HIDDEN_MIN bytes at least) put as HIDDEN: the
- * values are write-only, and an API that echoes its request's headers
- * would show them to whoever tests the action. Its bytes (malloc'd,
- * NUL-ended; *outlen of them before the NUL), or NULL out of memory.
+ * The next of headers' values ("Name: value\n" lines) from *at into *v
+ * and *vlen (a line without ':' has none), *at moved past its line: 1,
+ * or 0 past the last line.
+ */
+static int
+header_value(const char **at, const char **v, size_t *vlen)
+{
+	const char *line = *at, *end, *c;
+
+	if (*line == '\0')
+		return 0;
+	end = line + strcspn(line, "\n");
+	*at = end + (*end != '\0');
+	if ((c = memchr(line, ':', (size_t)(end - line))) == NULL)
+		c = end;
+	else
+		for (c++; c < end && *c == ' '; c++)
+			;
+	*v = c;
+	*vlen = (size_t)(end - c);
+	return 1;
+}
+
+/*
+ * The length of the longest end of s's len bytes that is value's first
+ * part (of its vlen bytes, not all of them), 0 for none.
+ */
+static size_t
+tail_begins(const char *s, size_t len, const char *value, size_t vlen)
+{
+	size_t k;
+
+	for (k = vlen - 1 < len ? vlen - 1 : len; k > 0; k--)
+		if (memcmp(s + len - k, value, k) == 0)
+			return k;
+	return 0;
+}
+
+/*
+ * An answer cut at the action's max_response_bytes may end inside one of
+ * headers' values (of HIDDEN_MIN bytes at least), showing its first
+ * part: that end goes, as HIDDEN when it is HIDDEN_MIN bytes or more
+ * (the answer ends there), else dropped and the new end looked at again.
+ */
+static void
+cut_tail(struct buf *b, const char *headers)
+{
+	const char *at, *v;
+	size_t vlen, k;
+	int again;
+
+	do {
+		again = 0;
+		for (at = headers; !again && header_value(&at, &v, &vlen);) {
+			if (vlen < HIDDEN_MIN ||
+			    (k = tail_begins(b->data, b->len, v, vlen)) == 0)
+				continue;
+			b->len -= k;
+			if (k >= HIDDEN_MIN) {
+				buf_adds(b, HIDDEN);
+				return;
+			}
+			again = 1;
+		}
+	} while (again);
+}
+
+/*
+ * The answer's len bytes of body (cut: at the action's
+ * max_response_bytes) with every one of headers' values (HIDDEN_MIN
+ * bytes at least) put as HIDDEN: the values are write-only, and an API
+ * that echoes its request's headers would show them to whoever tests the
+ * action. Its bytes (malloc'd, NUL-ended; *outlen of them before the
+ * NUL), or NULL out of memory.
  */
 static char *
-answer_hidden(const char *body, size_t len, const char *headers,
+answer_hidden(const char *body, size_t len, int cut, const char *headers,
     size_t *outlen)
 {
-	const char *line, *v, *end, *at;
+	const char *hv, *v, *at;
 	struct buf cur, next;
 	size_t vlen, off;
 
 	buf_init(&cur);
 	buf_add(&cur, body, len);
 	/* An empty answer has nothing to hide; a failed copy ends in NULL. */
-	for (line = headers; *line != '\0' && cur.len > 0 && !cur.err;
-	    line = end + (*end != '\0')) {
-		end = line + strcspn(line, "\n");
-		if ((v = memchr(line, ':', (size_t)(end - line))) == NULL)
-			continue;
-		for (v++; v < end && *v == ' '; v++)
-			;
-		if ((vlen = (size_t)(end - v)) < HIDDEN_MIN)
+	for (hv = headers; cur.len > 0 && !cur.err &&
+	    header_value(&hv, &v, &vlen);) {
+		if (vlen < HIDDEN_MIN)
 			continue;
 		buf_init(&next);
 		for (off = 0; (at = memmem(cur.data + off, cur.len - off, v,
@@ -167,6 +231,8 @@ answer_hidden(const char *body, size_t len, const char *headers,
 		buf_free(&cur);
 		cur = next;
 	}
+	if (cut && cur.len > 0 && !cur.err)
+		cut_tail(&cur, headers);
 	*outlen = cur.len;
 	return buf_cstr(&cur);
 }
@@ -185,7 +251,7 @@ dry_called(void *arg, const struct action_call_result *r)
 	d->request = NULL;
 	/* Cut at the answer cap: up to its last whole character. */
 	if (r->err == ACALL_OK && (shown = answer_hidden(r->body, r->cut ?
-	    proto_utf8_whole(r->body, r->len) : r->len, d->headers,
+	    proto_utf8_whole(r->body, r->len) : r->len, r->cut, d->headers,
 	    &slen)) != NULL)
 		resp = json_pack("{s:i, s:s%, s:b, s:I}", "status", r->status,
 		    "body", shown, slen, "cut", r->cut, "duration_ms",
