@@ -55,7 +55,13 @@ const WAIT_MS = 15000;
 
 let etcd;
 before(async () => { etcd = await Etcd.start(); });
-after(async () => { await etcd?.stop(); });
+// etcd's own warnings of slow work (a slow disk, a late apply) are printed:
+// a lease that could not be renewed in time under load left nothing else.
+after(async () => {
+  const slow = (etcd?.log ?? '').split('\n').filter((l) => /took too long|slow|timed out/i.test(l));
+  if (slow.length > 0) console.log(`etcd's slow work (${slow.length} lines, the last 5):\n${slow.slice(-5).join('\n')}`);
+  await etcd?.stop();
+});
 
 // A storaged in role auto (alone: masterd once it is primary), named in
 // etcd by its own socket; with proxied, by a socket of a proxy in front

@@ -30,7 +30,13 @@ export class Etcd {
   // ca, cert, key, env} (env: the PARLEY_CLUSTER_* for a storaged).
   static async start({ readyMs = 15000, host, wrap, probe, tls = false } = {}) {
     const e = new Etcd();
-    e.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-etcd-'));
+    // On loopback its data lives in memory (/dev/shm): etcd fsyncs each
+    // write, and behind the other test files' fsyncs on a busy disk a
+    // call took longer than storaged's 1 s for one (a primary under a
+    // 2 s TTL lost its lease again and again, and its standby never
+    // paired). What is tested is storaged's, not etcd's, durability.
+    const base = !host && fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+    e.dir = fs.mkdtempSync(path.join(base, 'parley-etcd-'));
     e.port = host ? 2379 : await freePort();
     const peer = host ? 2380 : await freePort();
     const at = host || '127.0.0.1';
