@@ -21,6 +21,7 @@
 #include "exportrows.h"
 #include "record.h"
 #include "stmsgs.h"
+#include "tzif.h"
 #include "workerd.h"
 
 /* --------------------------------------------------------------- admin.c */
@@ -330,6 +331,27 @@ void handoff_typing_post(struct conn *, struct http_request *,
 /* POST /v1/admin/conversations/:id/assign: ST_CONV_ASSIGN. */
 void handoff_state_patch(struct conn *, struct http_request *,
     const struct route_match *);
+/* A report's parameters (reports.c), kept in c->hctx while storaged answers. */
+struct report_q {
+	int64_t from_day, to_day;	/* local days since 1970-01-01 */
+	char tz[TZ_NAME_MAX + 1];
+	const struct tzinfo *zone;
+	int csv;
+	int by_widget;			/* widget_id given */
+};
+/*
+ * A reports route's query string (NULL: none), ?from=&to=&tz=&widget_id=
+ * &agent_id=, into q (but csv) and sq (its widget and agent pointing at
+ * widget and agent, "" when not given): NULL, or the 400's message
+ * naming the parameter. Taken: tz a zone tz_get has, from_day <=
+ * to_day, 366 days at most (both included), sq's from and to the first
+ * instants of from_day and of the day after to_day in tz (from 0 at the
+ * earliest). Here for its fuzz target (tests/fuzz/reportq): the
+ * query is any client's.
+ */
+const char *report_query(const char *query, struct report_q *q,
+    struct st_report_get_req *sq, char widget[ST_WIDGET_MAX + 1],
+    char agent[ST_ID_HEX + 1]);
 /* reports.c: GET /v1/admin/reports and /v1/admin/reports.csv. */
 void reports_get(struct conn *, struct http_request *,
     const struct route_match *);

@@ -44,15 +44,6 @@
 #define DAYS_MAX	366
 #define DAYS_DEFAULT	30
 
-/* A request's parameters, kept in c->hctx while storaged answers. */
-struct report_q {
-	int64_t from_day, to_day;	/* local days since 1970-01-01 */
-	char tz[TZ_NAME_MAX + 1];
-	const struct tzinfo *zone;
-	int csv;
-	int by_widget;			/* widget_id given */
-};
-
 /* The sums of one day, hour of the day or agent. */
 struct sums {
 	uint64_t v[ST_RC_N];
@@ -89,8 +80,7 @@ date_fmt(int64_t days, char out[11])
 	snprintf(out, 11, "%04d-%02d-%02d", (int)y, m, d);
 }
 
-/* ?from=&to=&tz=&widget_id=&agent_id= into q and the storaged request. */
-static const char *
+const char *
 report_query(const char *query, struct report_q *q,
     struct st_report_get_req *sq, char widget[ST_WIDGET_MAX + 1],
     char agent[ST_ID_HEX + 1])
