@@ -538,6 +538,49 @@ void dashauth_invite_view_post(struct conn *, struct http_request *,
  */
 void dashauth_count_failure(void);
 
+/*
+ * The bodies of a login and of an invitation's acceptance, read from req
+ * (its Content-Type and JSON as admin_json_parse reads them). Here for
+ * their fuzz target (tests/fuzz/dashbody): the bodies are any client's.
+ */
+struct dash_creds {
+	char *pw;			/* the password, NUL-ended, pwlen bytes */
+	size_t pwlen;
+	int by_email;			/* a login's {"email","password"} */
+	char email[ST_EMAIL_MAX + 1];	/* a login's, normalised */
+	uint8_t token_hash[ST_INVITE_HASH_LEN];	/* an acceptance's token's SHA-256 */
+	char *name;			/* an acceptance's new account's name */
+};
+/*
+ * A login's body, {"email","password"} (an email st_email_normal takes,
+ * without NUL) or {"password"} alone (DASHBOARD_OWNER_EMAIL's, the
+ * first owner's), into cr (email normalised, the password copied):
+ * NULL, or the answer's message with *status: 400, 503 for the
+ * password alone without DASHBOARD_PASSWORD, 500 out of memory.
+ * jansson's copy of the password is wiped; cr's is dash_creds_clear's.
+ */
+const char *dashauth_login_read(struct http_request *req,
+    struct dash_creds *cr, int *status);
+/*
+ * An invitation's acceptance's body, {"token","name","password"}, into
+ * cr (the token's SHA-256, the name, the password copied): NULL, or the
+ * answer's message with *status: 404 for a token that is
+ * not 64 hex digits, 400 naming the field (a name st_user_name_invalid
+ * takes, a password of SETTINGS_PASSWORD_MIN to 1024 characters without
+ * NUL), 500 out of memory. jansson's copy of the password is wiped.
+ */
+const char *dashauth_accept_read(struct http_request *req,
+    struct dash_creds *cr, int *status);
+/*
+ * A signed-in acceptance's (or a view's) body, {"token"} alone: 1 with
+ * the token's SHA-256 in hash, -1 for a token that is not 64 hex
+ * digits, 0 for any other body.
+ */
+int dashauth_accept_signed_in(struct http_request *req,
+    uint8_t hash[ST_INVITE_HASH_LEN]);
+/* cr's password wiped and freed, its name freed. */
+void dash_creds_clear(struct dash_creds *cr);
+
 /* ------------------------------------------------------------ gaps.c */
 
 /* GET /v1/admin/knowledge-gaps: the questions not answered, grouped. */

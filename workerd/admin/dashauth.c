@@ -520,10 +520,7 @@ struct login {
 	struct loop_timer timer;	/* a wrong password's delay */
 	struct hashjob *job;		/* the attempt being hashed */
 	struct bootwait bw;		/* waiting for the first owner */
-	char *pw;
-	size_t pwlen;
-	int by_email;			/* {"email","password"}, not the owner's */
-	char email[ST_EMAIL_MAX + 1];
+	struct dash_creds cr;		/* what the body gave */
 	/* The user (ST_USER_AUTH); found 0: a wrong email, hashed all the same. */
 	int found;
 	struct st_user_secret u;
@@ -532,8 +529,6 @@ struct login {
 	uint64_t expires;
 	/* An invitation's acceptance, not a login. */
 	int accept;
-	uint8_t token_hash[ST_INVITE_HASH_LEN];
-	char *name;
 	/* Accepted by the signed-in account: its session's hash. */
 	int signed_in;
 	uint8_t session[ST_DASH_HASH_LEN];
@@ -660,11 +655,7 @@ login_free(void *p)
 	if (l->job != NULL)
 		hashpool_cancel(l->job);
 	boot_cancel(&l->bw);
-	if (l->pw != NULL) {
-		OPENSSL_cleanse(l->pw, l->pwlen);
-		free(l->pw);
-	}
-	free(l->name);
+	dash_creds_clear(&l->cr);
 	OPENSSL_cleanse(l, sizeof(*l));
 	free(l);
 }
@@ -772,7 +763,7 @@ login_wrong(void *arg)
 {
 	struct login *l = arg;
 
-	login_fail(l, 401, API_HEADERS, l->by_email ?
+	login_fail(l, 401, API_HEADERS, l->cr.by_email ?
 	    "Wrong email or password" : "Wrong password");
 }
 
@@ -840,11 +831,11 @@ dashauth_count_failure(void)
 static void
 login_hash(struct login *l, hashpool_cb done)
 {
-	l->job = hashpool_submit(l->pw, l->pwlen, l->u.salt,
+	l->job = hashpool_submit(l->cr.pw, l->cr.pwlen, l->u.salt,
 	    sizeof(l->u.salt), done, l);
-	OPENSSL_cleanse(l->pw, l->pwlen);
-	free(l->pw);
-	l->pw = NULL;
+	OPENSSL_cleanse(l->cr.pw, l->cr.pwlen);
+	free(l->cr.pw);
+	l->cr.pw = NULL;
 	if (l->job == NULL)
 		login_fail(l, 503, "Retry-After: 1\r\n" API_HEADERS,
 		    "Too many logins at once, try again in a moment");
@@ -903,7 +894,7 @@ login_found(const struct storec_result *r, void *arg)
 static void
 login_lookup(struct login *l)
 {
-	struct st_user_auth_req req = { l->email };
+	struct st_user_auth_req req = { l->cr.email };
 
 	if (storec_ask(NULL, PROTO_ST_USER_AUTH, &req, login_found, l,
 	    &l->c->sreq) < 0)
@@ -980,17 +971,26 @@ login_counted(const struct storec_result *r, void *arg)
 		login_check(l);
 }
 
-/*
- * The login's body: 0 with l's email and password set; else -1 with the
- * answer sent. The password is copied into l and jansson's copy wiped.
- */
-static int
-login_body(struct conn *c, struct http_request *req, struct login *l)
+void
+dash_creds_clear(struct dash_creds *cr)
+{
+	if (cr->pw != NULL) {
+		OPENSSL_cleanse(cr->pw, cr->pwlen);
+		free(cr->pw);
+	}
+	free(cr->name);
+	cr->pw = cr->name = NULL;
+	cr->pwlen = 0;
+}
+
+const char *
+dashauth_login_read(struct http_request *req, struct dash_creds *cr,
+    int *status)
 {
 	json_t *root, *pw, *email;
 	const char *bad = NULL, *msg = "Invalid request body", *why;
-	int status = 400;
 
+	*status = 400;
 	/* Not JSON is this route's "Invalid request body", not why. */
 	root = admin_json_parse(req, &why);
 	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
@@ -998,44 +998,64 @@ login_body(struct conn *c, struct http_request *req, struct login *l)
 	if (!json_is_string(pw) || (email != NULL && !json_is_string(email)))
 		bad = msg;
 	else if (email != NULL) {
-		l->by_email = 1;
+		cr->by_email = 1;
 		/* A NUL inside would cut it short: "a@b.c\0x" signed in a@b.c. */
 		if (strlen(json_string_value(email)) !=
 		    json_string_length(email))
 			bad = msg = "email: must be an address like "
 			    "name@example.com";
 		else if ((bad = st_email_normal(json_string_value(email),
-		    l->email)) != NULL)
+		    cr->email)) != NULL)
 			msg = bad;
 	} else if (!dash.set) {
 		/* {"password"} alone is DASHBOARD_PASSWORD's owner. */
 		bad = msg = "DASHBOARD_PASSWORD is not configured on this "
 		    "deployment";
-		status = 503;
+		*status = 503;
 	} else
 		/* masterd checked its shape: it normalises. */
-		(void)st_email_normal(owner_email(), l->email);
-	if (bad == NULL && (l->pw = malloc(json_string_length(pw) + 1)) ==
+		(void)st_email_normal(owner_email(), cr->email);
+	if (bad == NULL && (cr->pw = malloc(json_string_length(pw) + 1)) ==
 	    NULL) {
 		log_warn("dashboard login");
 		bad = msg = "Internal server error";
-		status = 500;
+		*status = 500;
 	}
 	if (bad == NULL) {
-		l->pwlen = json_string_length(pw);
-		memcpy(l->pw, json_string_value(pw), l->pwlen);
-		l->pw[l->pwlen] = '\0';
+		cr->pwlen = json_string_length(pw);
+		memcpy(cr->pw, json_string_value(pw), cr->pwlen);
+		cr->pw[cr->pwlen] = '\0';
 	}
 	/* Wipe jansson's copy before it goes back to malloc. */
 	if (json_is_string(pw))
 		OPENSSL_cleanse((char *)json_string_value(pw),
 		    json_string_length(pw));
 	json_decref(root);
-	if (bad != NULL) {
-		conn_send_error(c, status, API_HEADERS, msg);
-		return -1;
-	}
-	return 0;
+	return bad != NULL ? msg : NULL;
+}
+
+/*
+ * A body read by read (dashauth_login_read's kind) into l's cr: 0, or -1
+ * with its answer sent.
+ */
+static int
+creds_body(struct conn *c, struct http_request *req, struct login *l,
+    const char *(*read)(struct http_request *, struct dash_creds *, int *))
+{
+	const char *msg;
+	int status;
+
+	if ((msg = read(req, &l->cr, &status)) == NULL)
+		return 0;
+	conn_send_error(c, status, API_HEADERS, msg);
+	return -1;
+}
+
+/* The login's body: 0 with l's email and password set; else -1 answered. */
+static int
+login_body(struct conn *c, struct http_request *req, struct login *l)
+{
+	return creds_body(c, req, l, dashauth_login_read);
 }
 
 /*
@@ -1081,7 +1101,7 @@ login_start(struct conn *c, struct http_request *req, int accept,
 	 */
 	clientip_key(c, req, "login:", key, sizeof(key));
 	if (!accept) {
-		strlcpy(att.email, l->email, sizeof(att.email));
+		strlcpy(att.email, l->cr.email, sizeof(att.email));
 		dashauth_device(c, req, att.device);
 	}
 	if (storec_ask(NULL, PROTO_ST_DASH_ATTEMPT, &att, login_counted, l,
@@ -1145,7 +1165,7 @@ accept_hashed(void *arg, int ok, const uint8_t *key)
 	struct login *l = arg;
 	struct st_invite_accept_req q = {
 		.token_hash_len = sizeof(q.token_hash),
-		.name = l->name,
+		.name = l->cr.name,
 		.salt_len = sizeof(q.salt),
 		.hash_len = sizeof(q.hash),
 		.user = "",
@@ -1156,7 +1176,7 @@ accept_hashed(void *arg, int ok, const uint8_t *key)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
 		return;
 	}
-	memcpy(q.token_hash, l->token_hash, sizeof(q.token_hash));
+	memcpy(q.token_hash, l->cr.token_hash, sizeof(q.token_hash));
 	memcpy(q.salt, l->u.salt, sizeof(q.salt));
 	memcpy(q.hash, key, sizeof(q.hash));
 	if (storec_ask(NULL, PROTO_ST_INVITE_ACCEPT, &q, accept_done, l,
@@ -1203,7 +1223,7 @@ accept_hash(struct login *l)
 		.token_hash_len = sizeof(q.token_hash),
 	};
 
-	memcpy(q.token_hash, l->token_hash, sizeof(q.token_hash));
+	memcpy(q.token_hash, l->cr.token_hash, sizeof(q.token_hash));
 	if (storec_ask(NULL, PROTO_ST_INVITE_SALT, &q, accept_salted, l,
 	    &l->c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
@@ -1224,9 +1244,9 @@ accept_token(json_t *v, uint8_t hash[ST_INVITE_HASH_LEN])
 	return NULL;
 }
 
-/* The password (SETTINGS_PASSWORD_MIN to 1024 characters) into l. */
+/* The password (SETTINGS_PASSWORD_MIN to 1024 characters) into cr. */
 static const char *
-accept_password(json_t *v, struct login *l)
+accept_password(json_t *v, struct dash_creds *cr)
 {
 	size_t len;
 	ssize_t n;
@@ -1238,24 +1258,21 @@ accept_password(json_t *v, struct login *l)
 	if (n < SETTINGS_PASSWORD_MIN || n > ACCEPT_PASSWORD_MAX ||
 	    memchr(json_string_value(v), '\0', len) != NULL)
 		return "password: must be 12 to 1024 characters";
-	if ((l->pw = malloc(len + 1)) == NULL)
+	if ((cr->pw = malloc(len + 1)) == NULL)
 		return "";
-	memcpy(l->pw, json_string_value(v), len + 1);
-	l->pwlen = len;
+	memcpy(cr->pw, json_string_value(v), len + 1);
+	cr->pwlen = len;
 	return NULL;
 }
 
-/*
- * The acceptance's body into l: 0, or -1 answered (400 naming the field,
- * 404 a token that cannot be one). jansson's copy of the password wiped.
- */
-static int
-accept_body(struct conn *c, struct http_request *req, struct login *l)
+const char *
+dashauth_accept_read(struct http_request *req, struct dash_creds *cr,
+    int *status)
 {
 	json_t *root, *pw, *nv;
 	const char *bad = NULL, *name = NULL, *why;
-	int status = 400;
 
+	*status = 400;
 	root = admin_json_parse(req, &why);
 	pw = json_is_object(root) ? json_object_get(root, "password") : NULL;
 	nv = json_is_object(root) ? json_object_get(root, "name") : NULL;
@@ -1264,14 +1281,14 @@ accept_body(struct conn *c, struct http_request *req, struct login *l)
 	if (!json_is_object(root))
 		bad = "Invalid request body";
 	else if ((bad = accept_token(json_object_get(root, "token"),
-	    l->token_hash)) != NULL)
-		status = 404;
+	    cr->token_hash)) != NULL)
+		*status = 404;
 	else if ((bad = st_user_name_invalid(name)) != NULL)
 		;
-	else if ((l->name = strdup(name)) == NULL)
+	else if ((cr->name = strdup(name)) == NULL)
 		bad = "";
 	else
-		bad = accept_password(pw, l);
+		bad = accept_password(pw, cr);
 	if (json_is_string(pw))
 		OPENSSL_cleanse((char *)json_string_value(pw),
 		    json_string_length(pw));
@@ -1279,21 +1296,21 @@ accept_body(struct conn *c, struct http_request *req, struct login *l)
 	if (bad != NULL && *bad == '\0') {
 		log_warn("dashboard invitation");
 		bad = "Internal server error";
-		status = 500;
+		*status = 500;
 	}
-	if (bad != NULL) {
-		conn_send_error(c, status, API_HEADERS, bad);
-		return -1;
-	}
-	return 0;
+	return bad;
 }
 
-/*
- * A signed-in acceptance's body, {"token"} alone (no name, no password):
- * 1 with the token's hash, -1 a token that cannot be one; 0 not one.
- */
+/* The acceptance's body into l: 0, or -1 answered. */
 static int
-accept_signed_in(struct http_request *req, uint8_t hash[ST_INVITE_HASH_LEN])
+accept_body(struct conn *c, struct http_request *req, struct login *l)
+{
+	return creds_body(c, req, l, dashauth_accept_read);
+}
+
+int
+dashauth_accept_signed_in(struct http_request *req,
+    uint8_t hash[ST_INVITE_HASH_LEN])
 {
 	const char *why;
 	json_t *root;
@@ -1369,7 +1386,7 @@ view_ask(struct login *l)
 		.token_hash_len = sizeof(q.token_hash),
 	};
 
-	memcpy(q.token_hash, l->token_hash, sizeof(q.token_hash));
+	memcpy(q.token_hash, l->cr.token_hash, sizeof(q.token_hash));
 	if (storec_ask(NULL, PROTO_ST_INVITE_SALT, &q, view_done, l,
 	    &l->c->sreq) < 0)
 		login_fail(l, 503, API_HEADERS, "Storage unavailable");
@@ -1718,7 +1735,7 @@ check_start(struct conn *c, struct http_request *req, enum check_kind kind,
 static int
 signed_in_body(struct conn *c, struct http_request *req, struct login *l)
 {
-	if (accept_signed_in(req, l->token_hash) != 1) {
+	if (dashauth_accept_signed_in(req, l->cr.token_hash) != 1) {
 		conn_send_error(c, 404, API_HEADERS, NO_INVITATION);
 		return -1;
 	}
@@ -1739,7 +1756,7 @@ accept_as_signed_in(struct login *l)
 	uint8_t token[ST_INVITE_HASH_LEN], hash[ST_DASH_HASH_LEN];
 	struct conn *c = login_detach(l);
 
-	memcpy(token, l->token_hash, sizeof(token));
+	memcpy(token, l->cr.token_hash, sizeof(token));
 	memcpy(hash, l->session, sizeof(hash));
 	login_free(l);
 	check_start(c, c->req, CHECK_ACCEPT, hash, NULL, API_HEADERS, token);
@@ -1759,7 +1776,7 @@ dashauth_accept_post(struct conn *c, struct http_request *req,
 		return;
 	}
 	/* Either way a login attempt of the client: the same 429s. */
-	switch (accept_signed_in(req, token)) {
+	switch (dashauth_accept_signed_in(req, token)) {
 	case 0:
 		login_start(c, req, 1, accept_body);
 		break;
@@ -1791,7 +1808,7 @@ dashauth_invite_view_post(struct conn *c, struct http_request *req,
 	}
 	loop_timer_init(&l->timer, login_wrong, l);
 	/* {"token"} alone, as a signed-in acceptance's. */
-	if (accept_signed_in(req, l->token_hash) != 1) {
+	if (dashauth_accept_signed_in(req, l->cr.token_hash) != 1) {
 		login_free(l);
 		conn_send_error(c, 404, API_HEADERS, NO_INVITATION);
 		return;

@@ -59,6 +59,19 @@ void att_name_clean(const char *in, char *out, size_t outsz);
 /* ------------------------------------------------------------- upload.c */
 
 /*
+ * A new upload's body, {"name", "size"} (and the chat API's
+ * "sessionId"; no other field), into q: name, a string without NUL,
+ * cleaned into name (att_name_clean) and q->name pointing at it; size 1
+ * to ST_ATT_MAX. NULL, or why not (its 400 the caller's to answer, with
+ * the route's headers: a visitor's page reads it only with theirs).
+ * *root is jansson's reading of the body (NULL when it is not JSON),
+ * the caller's to release either way. Here for its fuzz target
+ * (tests/fuzz/dashbody): the body is any visitor's or client's.
+ */
+const char *att_new_body(struct http_request *req, json_t **root,
+    char name[ST_ATT_NAME_MAX + 1], struct st_att_new_req *q);
+
+/*
  * The visitor's routes (R_PUBLIC, the session token in X-Parley-Session):
  *	POST   /api/widget/:wid/attachments		a new upload
  *	PUT    /api/widget/:wid/attachments/:att	a piece

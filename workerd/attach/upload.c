@@ -170,14 +170,8 @@ new_done(const struct storec_result *r, void *arg)
 	st_rep_free(PROTO_ST_ATT_NEW, &rep);
 }
 
-/*
- * A new upload's body, {"name", "size"} (and the chat API's
- * "sessionId"), into q (name cleaned into name): NULL, or why not (its
- * 400 the caller's to answer, with the route's headers: a visitor's page
- * reads it only with theirs).
- */
-static const char *
-new_body(struct http_request *req, json_t **root,
+const char *
+att_new_body(struct http_request *req, json_t **root,
     char name[ST_ATT_NAME_MAX + 1], struct st_att_new_req *q)
 {
 	const char *k, *why;
@@ -311,7 +305,7 @@ client_new(struct conn *c, struct http_request *req,
 }
 
 /*
- * A new upload's body read into q (new_body; name holds its cleaned
+ * A new upload's body read into q (att_new_body; name holds its cleaned
  * name), and an API client's session (api_session): 0, or -1 with the
  * 400 sent with headers. *root is to be released either way.
  */
@@ -322,7 +316,7 @@ new_read(struct conn *c, struct http_request *req, json_t **root,
 {
 	const char *why;
 
-	if ((why = new_body(req, root, name, q)) == NULL && q->api)
+	if ((why = att_new_body(req, root, name, q)) == NULL && q->api)
 		why = api_session(req, *root, q->token, &q->token_len);
 	if (why == NULL)
 		return 0;
