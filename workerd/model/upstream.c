@@ -179,15 +179,8 @@ userinfo_at(const char *s, size_t len)
 	return j < len && j > 3 ? j + 1 : 0;
 }
 
-/*
- * A short error text from the model, made safe to log and store: no control
- * characters, anything that looks like an API key (the deployment's, the
- * transfer's own, "sk-...") or a URL's credentials masked. The masking runs
- * on the whole text, the cut after it: a key across the cut would leak its
- * start.
- */
-static char *
-safe_text(const struct upstream *u, const char *s, size_t len)
+char *
+upstream_safe_text(const char *key, const char *s, size_t len)
 {
 	char *out;
 	size_t i, o = 0, klen;
@@ -197,7 +190,7 @@ safe_text(const struct upstream *u, const char *s, size_t len)
 		return NULL;
 	for (i = 0; i < len; ) {
 		if ((klen = key_at(s + i, len - i, api_key)) > 0 ||
-		    (klen = key_at(s + i, len - i, u->key)) > 0) {
+		    (klen = key_at(s + i, len - i, key)) > 0) {
 			memcpy(out + o, "***", 3);
 			o += 3;
 			i += klen;
@@ -240,8 +233,8 @@ http_error_text(struct upstream *u)
 		else if (json_is_string(err))
 			msg = err;
 		if (json_is_string(msg) && json_string_length(msg) > 0)
-			u->errmsg = safe_text(u, json_string_value(msg),
-			    json_string_length(msg));
+			u->errmsg = upstream_safe_text(u->key,
+			    json_string_value(msg), json_string_length(msg));
 		json_decref(root);
 	}
 	if (u->errmsg == NULL) {
@@ -522,7 +515,8 @@ on_event(void *arg, const struct sse_event *ev)
 		if (*c.error == '\0')
 			c.error = "error event from the model";
 		if (u->errmsg == NULL)
-			u->errmsg = safe_text(u, c.error, strlen(c.error));
+			u->errmsg = upstream_safe_text(u->key, c.error,
+			    strlen(c.error));
 		fail(u, UPSTREAM_BROKEN, u->errmsg ? u->errmsg :
 		    "error event from the model");
 		sse_chunk_free(&c);

@@ -142,6 +142,21 @@ struct upstream_cbs {
 int upstream_init(void);
 /* Drops every transfer without a callback, frees everything. */
 void upstream_shutdown(void);
+/*
+ * A short error text from the model (len bytes of s, NULs and all),
+ * made safe to log and store: control bytes (below 0x20, 0x7f) made
+ * spaces; anything that looks like an API key masked, the deployment's
+ * (OPENAI_API_KEY, as upstream_init read it) and key (the transfer's
+ * own; NULL none) in any case as "***", "sk-" and what follows of
+ * [A-Za-z0-9_*-] as "sk-***", a URL's credentials (between "://" and
+ * "@") as "***"; then cut to UP_ERRMSG_MAX (200) bytes at a UTF-8
+ * character's start. The
+ * masking runs on the whole text, the cut after it: a key across the cut
+ * would leak its start. A NUL-ended copy to free, or NULL out of
+ * memory. Here for its fuzz target (tests/fuzz/safetext): the text is
+ * the model server's.
+ */
+char *upstream_safe_text(const char *key, const char *s, size_t len);
 /* Starts a completion; NULL on failure (no callback will come). */
 struct upstream *upstream_start(const struct upstream_req *,
     const struct upstream_cbs *, void *arg);
