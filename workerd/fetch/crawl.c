@@ -1288,44 +1288,47 @@ page_embed(struct fetch *f)
 	return f->ejob != NULL ? 0 : -1;
 }
 
-/* What an answer is read as, by its Content-Type (and a .md name). */
-enum doc_type { DOC_NONE, DOC_HTML, DOC_MARKDOWN, DOC_TEXT, DOC_PDF };
-
 static int
 ctype_is(const char *ctype, const char *type)
 {
 	return strncasecmp(ctype, type, strlen(type)) == 0;
 }
 
-static enum doc_type
-doc_type_of(const struct fetch *f)
+enum doc_type
+crawl_doc_type(const char *ctype, const char *url)
 {
-	const char *u = f->final_url != NULL ? f->final_url : f->url;
-	size_t n = strlen(u);
+	size_t n = strlen(url);
 
-	if (ctype_is(f->ctype, "text/html") ||
-	    ctype_is(f->ctype, "application/xhtml+xml"))
+	if (ctype_is(ctype, "text/html") ||
+	    ctype_is(ctype, "application/xhtml+xml"))
 		return DOC_HTML;
-	if (ctype_is(f->ctype, "text/markdown") ||
-	    ctype_is(f->ctype, "text/x-markdown") ||
-	    (ctype_is(f->ctype, "text/plain") && n > 3 &&
-	    strcasecmp(u + n - 3, ".md") == 0))
+	if (ctype_is(ctype, "text/markdown") ||
+	    ctype_is(ctype, "text/x-markdown") ||
+	    (ctype_is(ctype, "text/plain") && n > 3 &&
+	    strcasecmp(url + n - 3, ".md") == 0))
 		return DOC_MARKDOWN;
-	if (ctype_is(f->ctype, "text/plain"))
+	if (ctype_is(ctype, "text/plain"))
 		return DOC_TEXT;
-	if (ctype_is(f->ctype, "application/pdf"))
+	if (ctype_is(ctype, "application/pdf"))
 		return DOC_PDF;
 	return DOC_NONE;
 }
 
-/* f's Content-Type's charset parameter, as it is, into cs ("" none). */
-static const char *
-ctype_charset(const struct fetch *f, char *cs, size_t cssz)
+/* What f's answer is read as (crawl_doc_type of its last URL). */
+static enum doc_type
+doc_type_of(const struct fetch *f)
+{
+	return crawl_doc_type(f->ctype, f->final_url != NULL ?
+	    f->final_url : f->url);
+}
+
+const char *
+crawl_charset(const char *ctype, char *cs, size_t cssz)
 {
 	const char *p;
 
 	cs[0] = '\0';
-	if ((p = strcasestr(f->ctype, "charset=")) != NULL)
+	if ((p = strcasestr(ctype, "charset=")) != NULL)
 		snprintf(cs, cssz, "%.*s", (int)strcspn(p + 8, "; \t"), p + 8);
 	return cs[0] != '\0' ? cs : NULL;
 }
@@ -1398,7 +1401,7 @@ read_doc_type(struct fetch *f, struct fetch_doc *doc, const char **why)
 	const char *u = f->final_url != NULL ? f->final_url : f->url;
 	enum doc_type t = doc_type_of(f);
 	char buf[64];
-	const char *cs = ctype_charset(f, buf, sizeof(buf));
+	const char *cs = crawl_charset(f->ctype, buf, sizeof(buf));
 	char *dec;
 	size_t dlen;
 	int rc;
@@ -2009,7 +2012,7 @@ page_cut_whole(struct fetch *f)
 {
 	char buf[64];
 
-	if (fetch_charset_utf8(ctype_charset(f, buf, sizeof(buf))))
+	if (fetch_charset_utf8(crawl_charset(f->ctype, buf, sizeof(buf))))
 		f->body.len = proto_utf8_whole(f->body.data, f->body.len);
 }
 

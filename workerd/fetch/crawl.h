@@ -39,6 +39,23 @@ struct crawl;
 struct embed_conf;
 
 /*
+ * What an answer is read as, by its Content-Type ctype (its start, in
+ * any case: text/html and application/xhtml+xml HTML, text/markdown and
+ * text/x-markdown Markdown, text/plain Markdown when url ends in ".md"
+ * and plain text otherwise, application/pdf a PDF; anything else
+ * nothing).
+ */
+enum doc_type { DOC_NONE, DOC_HTML, DOC_MARKDOWN, DOC_TEXT, DOC_PDF };
+enum doc_type crawl_doc_type(const char *ctype, const char *url);
+/*
+ * ctype's charset parameter, as it is (after "charset=", in any case, up
+ * to a ';', space or tab), into cs (cssz >= 1 bytes, cut to fit): cs, or
+ * NULL when there is none ("" in cs). Here, with crawl_doc_type, for
+ * their fuzz target (tests/fuzz/ctype): the Content-Type is any site's.
+ */
+const char *crawl_charset(const char *ctype, char *cs, size_t cssz);
+
+/*
  * Starts the sync of job (a crawl or file source with its sync id, and
  * the spaces its pages are embedded in besides the install's: now the
  * crawl's, job emptied); done(arg) is called once it has ended, its end
