@@ -1328,8 +1328,15 @@ crawl_charset(const char *ctype, char *cs, size_t cssz)
 	const char *p;
 
 	cs[0] = '\0';
-	if ((p = strcasestr(ctype, "charset=")) != NULL)
-		snprintf(cs, cssz, "%.*s", (int)strcspn(p + 8, "; \t"), p + 8);
+	/* A parameter of that name: "xcharset=" or a value's is not. */
+	for (p = strchr(ctype, ';'); p != NULL; p = strchr(p, ';')) {
+		p += 1 + strspn(p + 1, " \t");
+		if (strncasecmp(p, "charset=", 8) == 0) {
+			snprintf(cs, cssz, "%.*s", (int)strcspn(p + 8, "; \t"),
+			    p + 8);
+			break;
+		}
+	}
 	return cs[0] != '\0' ? cs : NULL;
 }
 

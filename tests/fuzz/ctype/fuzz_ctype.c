@@ -11,9 +11,10 @@
  * ".md"); a type is only read from a text/ or application/ type; the
  * charset (in a buffer of exactly its size, so an overflow is ASan's)
  * is NULL exactly when empty, shorter than its buffer, without ';',
- * space or tab, found in the Content-Type after "charset=", the start
- * of what a 64-byte buffer gets, and a "; charset=x" added to a
- * Content-Type without one gives x.
+ * space or tab, found in the Content-Type after a parameter's name
+ * "charset=" (after a ';' and white space), the start of what a 64-byte
+ * buffer gets, and a "; charset=x" added to a Content-Type without one
+ * gives x.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -77,7 +78,7 @@ static void
 check_charset(const char *ctype, size_t cssz)
 {
 	char *cs, full[CS_MAX], more[CTYPE_MAX + 32];
-	const char *r, *p;
+	const char *r, *p, *q;
 	size_t n;
 
 	if ((cs = malloc(cssz)) == NULL)
@@ -89,11 +90,15 @@ check_charset(const char *ctype, size_t cssz)
 	check(strpbrk(cs, "; \t") == NULL, "a charset holding ; or space");
 	(void)crawl_charset(ctype, full, sizeof(full));
 	check(strncmp(cs, full, n) == 0, "a small buffer's not the start");
+	/* After "charset=" that follows a ';' and white space. */
 	for (p = ctype; n > 0 && (p = strcasestr(p, "charset=")) != NULL;
-	    p++)
-		if (strncmp(p + 8, cs, n) == 0)
+	    p++) {
+		for (q = p; q > ctype && (q[-1] == ' ' || q[-1] == '\t'); q--)
+			;
+		if (strncmp(p + 8, cs, n) == 0 && q > ctype && q[-1] == ';')
 			break;
-	check(n == 0 || p != NULL, "a charset not after charset=");
+	}
+	check(n == 0 || p != NULL, "a charset not of a parameter so named");
 	if (strcasestr(ctype, "charset=") == NULL) {
 		snprintf(more, sizeof(more), "%s; charset=x", ctype);
 		check(crawl_charset(more, full, sizeof(full)) != NULL &&

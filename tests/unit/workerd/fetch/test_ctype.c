@@ -1,0 +1,72 @@
+/*
+ * How the fetcher takes a fetched answer's Content-Type (crawl.c): what
+ * the answer is read as (crawl_doc_type) and its charset parameter
+ * (crawl_charset), which is a parameter named charset alone: not one
+ * whose name ends in it, nor "charset=" inside another's value.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "crawl.h"
+
+static void
+test_doc_type(void **state)
+{
+	(void)state;
+	assert_int_equal(crawl_doc_type("text/html; charset=utf-8", "u"),
+	    DOC_HTML);
+	assert_int_equal(crawl_doc_type("APPLICATION/XHTML+XML", "u"),
+	    DOC_HTML);
+	assert_int_equal(crawl_doc_type("text/markdown", "u"), DOC_MARKDOWN);
+	assert_int_equal(crawl_doc_type("text/plain", "https://e.com/R.MD"),
+	    DOC_MARKDOWN);
+	assert_int_equal(crawl_doc_type("text/plain", "https://e.com/a.txt"),
+	    DOC_TEXT);
+	assert_int_equal(crawl_doc_type("application/pdf", "u"), DOC_PDF);
+	assert_int_equal(crawl_doc_type("image/png", "u.md"), DOC_NONE);
+	assert_int_equal(crawl_doc_type("", ""), DOC_NONE);
+}
+
+static void
+test_charset(void **state)
+{
+	char cs[64], small[4];
+
+	(void)state;
+	assert_string_equal(crawl_charset("text/html; charset=utf-8", cs,
+	    sizeof(cs)), "utf-8");
+	/* As it is: quotes kept, any case, up to ';' or white space. */
+	assert_string_equal(crawl_charset("TEXT/HTML;CHARSET=\"ISO-8859-1\"",
+	    cs, sizeof(cs)), "\"ISO-8859-1\"");
+	assert_string_equal(crawl_charset("text/plain;\t charset=koi8-r ;x=1",
+	    cs, sizeof(cs)), "koi8-r");
+	/* Cut to its buffer. */
+	assert_string_equal(crawl_charset("text/html; charset=utf-8", small,
+	    sizeof(small)), "utf");
+	assert_null(crawl_charset("text/html", cs, sizeof(cs)));
+	assert_string_equal(cs, "");
+	assert_null(crawl_charset("text/html; charset=", cs, sizeof(cs)));
+	/* A parameter named charset, not one ending in it nor a value. */
+	assert_null(crawl_charset("text/html; xcharset=utf-16", cs,
+	    sizeof(cs)));
+	assert_string_equal(crawl_charset("text/html; x-charset=utf-16; "
+	    "charset=utf-8", cs, sizeof(cs)), "utf-8");
+	assert_string_equal(crawl_charset("text/html; a=\"charset=utf-16\"; "
+	    "charset=utf-8", cs, sizeof(cs)), "utf-8");
+	assert_null(crawl_charset("charset=utf-16", cs, sizeof(cs)));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_doc_type),
+		cmocka_unit_test(test_charset),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
