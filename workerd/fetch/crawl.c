@@ -1322,6 +1322,26 @@ doc_type_of(const struct fetch *f)
 	    f->final_url : f->url);
 }
 
+/*
+ * Past the next ';' of s that is not inside a quoted string (a
+ * parameter's value may be one, ';' and all), or NULL.
+ */
+static const char *
+param_next(const char *s)
+{
+	int quoted = 0;
+
+	for (; *s != '\0'; s++) {
+		if (quoted && *s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == '"')
+			quoted = !quoted;
+		else if (!quoted && *s == ';')
+			return s + 1;
+	}
+	return NULL;
+}
+
 const char *
 crawl_charset(const char *ctype, char *cs, size_t cssz)
 {
@@ -1329,8 +1349,8 @@ crawl_charset(const char *ctype, char *cs, size_t cssz)
 
 	cs[0] = '\0';
 	/* A parameter of that name: "xcharset=" or a value's is not. */
-	for (p = strchr(ctype, ';'); p != NULL; p = strchr(p, ';')) {
-		p += 1 + strspn(p + 1, " \t");
+	for (p = param_next(ctype); p != NULL; p = param_next(p)) {
+		p += strspn(p, " \t");
 		if (strncasecmp(p, "charset=", 8) == 0) {
 			snprintf(cs, cssz, "%.*s", (int)strcspn(p + 8, "; \t"),
 			    p + 8);

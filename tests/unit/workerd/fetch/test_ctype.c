@@ -57,6 +57,11 @@ test_charset(void **state)
 	    "charset=utf-8", cs, sizeof(cs)), "utf-8");
 	assert_string_equal(crawl_charset("text/html; a=\"charset=utf-16\"; "
 	    "charset=utf-8", cs, sizeof(cs)), "utf-8");
+	/* A ';' inside a quoted value starts no parameter. */
+	assert_string_equal(crawl_charset("text/html; a=\"x;charset=utf-16\"; "
+	    "charset=utf-8", cs, sizeof(cs)), "utf-8");
+	assert_null(crawl_charset("text/html; a=\"x\\\";charset=utf-16\"",
+	    cs, sizeof(cs)));
 	assert_null(crawl_charset("charset=utf-16", cs, sizeof(cs)));
 }
 
