@@ -1288,10 +1288,17 @@ page_embed(struct fetch *f)
 	return f->ejob != NULL ? 0 : -1;
 }
 
+/*
+ * ctype's media type is type, in any case: all of it, up to a
+ * parameter's ';', white space or the end (strchr finds the NUL too).
+ */
 static int
 ctype_is(const char *ctype, const char *type)
 {
-	return strncasecmp(ctype, type, strlen(type)) == 0;
+	size_t n = strlen(type);
+
+	return strncasecmp(ctype, type, n) == 0 &&
+	    strchr("; \t", ctype[n]) != NULL;
 }
 
 enum doc_type

@@ -39,8 +39,8 @@ struct crawl;
 struct embed_conf;
 
 /*
- * What an answer is read as, by its Content-Type ctype (its start, in
- * any case: text/html and application/xhtml+xml HTML, text/markdown and
+ * What an answer is read as, by its Content-Type ctype (its media type,
+ * in any case, up to a ';', white space or the end: text/html and application/xhtml+xml HTML, text/markdown and
  * text/x-markdown Markdown, text/plain Markdown when url ends in ".md"
  * and plain text otherwise, application/pdf a PDF; anything else
  * nothing).

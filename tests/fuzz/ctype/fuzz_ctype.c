@@ -8,7 +8,8 @@
  * URL. Properties are checked, abort() otherwise: the type is one of
  * the five and is read the same twice, in upper case, with a parameter
  * added, and with another URL (but text/plain's Markdown for a name in
- * ".md"); a type is only read from a text/ or application/ type; the
+ * ".md"); a type is only read from a text/ or application/ type, and
+ * from a whole media type of those read (not text/htmlx); the
  * charset (in a buffer of exactly its size, so an overflow is ASan's)
  * is NULL exactly when empty, shorter than its buffer, without ';',
  * space or tab, found in the Content-Type after a parameter's name
@@ -51,6 +52,21 @@ field(const uint8_t **p, const uint8_t *end, char *out, size_t max)
 		;
 }
 
+/* ctype's whole media type (to ';', white space or the end) is one read. */
+static int
+named_type(const char *ctype)
+{
+	static const char *const names[] = { "text/html",
+	    "application/xhtml+xml", "text/markdown", "text/x-markdown",
+	    "text/plain", "application/pdf" };
+	size_t n = strcspn(ctype, "; \t"), i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && strncasecmp(ctype, names[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 check_type(const char *ctype, const char *url)
 {
@@ -72,6 +88,8 @@ check_type(const char *ctype, const char *url)
 	check(t == DOC_NONE || strncasecmp(ctype, "text/", 5) == 0 ||
 	    strncasecmp(ctype, "application/", 12) == 0,
 	    "a type of neither text/ nor application/");
+	check(t == DOC_NONE || named_type(ctype),
+	    "a type read from one it only begins");
 }
 
 static void

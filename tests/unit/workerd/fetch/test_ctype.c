@@ -28,6 +28,12 @@ test_doc_type(void **state)
 	    DOC_TEXT);
 	assert_int_equal(crawl_doc_type("application/pdf", "u"), DOC_PDF);
 	assert_int_equal(crawl_doc_type("image/png", "u.md"), DOC_NONE);
+	/* The whole media type: not one it begins. */
+	assert_int_equal(crawl_doc_type("text/htmlx", "u"), DOC_NONE);
+	assert_int_equal(crawl_doc_type("application/pdf-x", "u"), DOC_NONE);
+	assert_int_equal(crawl_doc_type("text/plainer", "u.md"), DOC_NONE);
+	assert_int_equal(crawl_doc_type("text/plain;charset=x", "u"), DOC_TEXT);
+	assert_int_equal(crawl_doc_type("text/html ; q=1", "u"), DOC_HTML);
 	assert_int_equal(crawl_doc_type("", ""), DOC_NONE);
 }
 
