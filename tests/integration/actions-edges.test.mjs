@@ -70,6 +70,10 @@ describe('actions at their edges', () => {
           res.end('x'.repeat(100) + req.headers['x-shop-key'] + ' after');
           return;
         }
+        if (req.url.startsWith('/echosk')) {	// its key's first 3 bytes, again and again
+          res.end('sk-'.repeat(10) + req.headers['x-shop-key']);
+          return;
+        }
         if (req.url.startsWith('/accents')) {
           res.end('é'.repeat(100));
           return;
@@ -114,6 +118,11 @@ describe('actions at their edges', () => {
       assert.deepEqual([r.json().response.body, r.json().response.cut], [body, max < 125], r.text);
       assert.ok(!r.text.includes('sk-c'), r.text);
     }
+    // Only the end goes, not each earlier run that could begin the value.
+    const id = await action({ name: 'echosk', url: `http://127.0.0.1:${apiPort}/echosk/{{order_id}}`,
+      headers: { 'X-Shop-Key': secret }, max_response_bytes: 30 });
+    const r = await admin('POST', `/v1/admin/actions/${id}/test`, { arguments: { order_id: '1' } });
+    assert.deepEqual([r.json().response.body, r.json().response.cut], ['sk-'.repeat(9), true], r.text);
   });
 
   // Each dry run holds a call to an API anyone may name and its answer: a

@@ -171,30 +171,22 @@ tail_begins(const char *s, size_t len, const char *value, size_t vlen)
 /*
  * An answer cut at the action's max_response_bytes may end inside one of
  * headers' values (of HIDDEN_MIN bytes at least), showing its first
- * part: that end goes, as HIDDEN when it is HIDDEN_MIN bytes or more
- * (the answer ends there), else dropped and the new end looked at again.
+ * part: the longest such end goes, as HIDDEN when it is HIDDEN_MIN bytes
+ * or more, else dropped (too short to say what it was part of).
  */
 static void
 cut_tail(struct buf *b, const char *headers)
 {
 	const char *at, *v;
-	size_t vlen, k;
-	int again;
+	size_t vlen, k, longest = 0;
 
-	do {
-		again = 0;
-		for (at = headers; !again && header_value(&at, &v, &vlen);) {
-			if (vlen < HIDDEN_MIN ||
-			    (k = tail_begins(b->data, b->len, v, vlen)) == 0)
-				continue;
-			b->len -= k;
-			if (k >= HIDDEN_MIN) {
-				buf_adds(b, HIDDEN);
-				return;
-			}
-			again = 1;
-		}
-	} while (again);
+	for (at = headers; header_value(&at, &v, &vlen);)
+		if (vlen >= HIDDEN_MIN &&
+		    (k = tail_begins(b->data, b->len, v, vlen)) > longest)
+			longest = k;
+	b->len -= longest;
+	if (longest >= HIDDEN_MIN)
+		buf_adds(b, HIDDEN);
 }
 
 /*
