@@ -1304,7 +1304,8 @@ ctype_is(const char *ctype, const char *type)
 enum doc_type
 crawl_doc_type(const char *ctype, const char *url)
 {
-	size_t n = strlen(url);
+	/* The name is the path's: README.md?raw=1 is one, /a?f=.md not. */
+	size_t n = strcspn(url, "?#");
 
 	if (ctype_is(ctype, "text/html") ||
 	    ctype_is(ctype, "application/xhtml+xml"))
@@ -1312,7 +1313,7 @@ crawl_doc_type(const char *ctype, const char *url)
 	if (ctype_is(ctype, "text/markdown") ||
 	    ctype_is(ctype, "text/x-markdown") ||
 	    (ctype_is(ctype, "text/plain") && n > 3 &&
-	    strcasecmp(url + n - 3, ".md") == 0))
+	    strncasecmp(url + n - 3, ".md", 3) == 0))
 		return DOC_MARKDOWN;
 	if (ctype_is(ctype, "text/plain"))
 		return DOC_TEXT;

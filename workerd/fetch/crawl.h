@@ -40,10 +40,11 @@ struct embed_conf;
 
 /*
  * What an answer is read as, by its Content-Type ctype (its media type,
- * in any case, up to a ';', white space or the end: text/html and application/xhtml+xml HTML, text/markdown and
- * text/x-markdown Markdown, text/plain Markdown when url ends in ".md"
- * and plain text otherwise, application/pdf a PDF; anything else
- * nothing).
+ * in any case, up to a ';', white space or the end): text/html and
+ * application/xhtml+xml HTML, text/markdown and text/x-markdown
+ * Markdown, text/plain Markdown when url's path (before any '?' or '#')
+ * ends in ".md" and plain text otherwise, application/pdf a PDF;
+ * anything else nothing.
  */
 enum doc_type { DOC_NONE, DOC_HTML, DOC_MARKDOWN, DOC_TEXT, DOC_PDF };
 enum doc_type crawl_doc_type(const char *ctype, const char *url);

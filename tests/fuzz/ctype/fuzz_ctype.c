@@ -7,8 +7,8 @@
  * header buffer), is the Content-Type, and after that NUL the answer's
  * URL. Properties are checked, abort() otherwise: the type is one of
  * the five and is read the same twice, in upper case, with a parameter
- * added, and with another URL (but text/plain's Markdown for a name in
- * ".md"); a type is only read from a text/ or application/ type, and
+ * added, and with another URL (but text/plain's Markdown for a path in
+ * ".md") or a query added; a type is only read from a text/ or application/ type, and
  * from a whole media type of those read (not text/htmlx); the
  * charset (in a buffer of exactly its size, so an overflow is ASan's)
  * is NULL exactly when empty, shorter than its buffer, without ';',
@@ -26,6 +26,7 @@
 #include "crawl.h"
 
 #define CTYPE_MAX	127	/* crawl.c's f->ctype holds 128 bytes */
+#define URL_MAX		2048	/* of the answer's URL read */
 #define CS_MAX		64	/* crawl.c's charset buffers */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,9 +71,9 @@ named_type(const char *ctype)
 static void
 check_type(const char *ctype, const char *url)
 {
-	char up[CTYPE_MAX + 1], more[CTYPE_MAX + 32];
+	char up[CTYPE_MAX + 1], more[CTYPE_MAX + 32], murl[URL_MAX + 16];
 	enum doc_type t = crawl_doc_type(ctype, url), other;
-	size_t i, n = strlen(url);
+	size_t i, n = strcspn(url, "?#");	/* the path's end */
 
 	check((int)t >= (int)DOC_NONE && (int)t <= (int)DOC_PDF, "not a type");
 	check(crawl_doc_type(ctype, url) == t, "read otherwise twice");
@@ -84,7 +85,11 @@ check_type(const char *ctype, const char *url)
 	check(crawl_doc_type(more, url) == t, "a parameter changes the type");
 	other = crawl_doc_type(ctype, "https://example.com/page");
 	check(other == t || (t == DOC_MARKDOWN && other == DOC_TEXT && n > 3
-	    && strcasecmp(url + n - 3, ".md") == 0), "the URL changes it");
+	    && strncasecmp(url + n - 3, ".md", 3) == 0), "the URL changes it");
+	/* A query or fragment added changes nothing. */
+	snprintf(murl, sizeof(murl), "%s?x=1.txt#y", url);
+	check(crawl_doc_type(ctype, murl) == t || strpbrk(url, "?#") != NULL,
+	    "a query changes the type");
 	check(t == DOC_NONE || strncasecmp(ctype, "text/", 5) == 0 ||
 	    strncasecmp(ctype, "application/", 12) == 0,
 	    "a type of neither text/ nor application/");
@@ -130,7 +135,7 @@ check_charset(const char *ctype, size_t cssz)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char ctype[CTYPE_MAX + 1], url[2048 + 1];
+	char ctype[CTYPE_MAX + 1], url[URL_MAX + 1];
 	const uint8_t *p = data + 1, *end = data + size;
 
 	if (size < 1)

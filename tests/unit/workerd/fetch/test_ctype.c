@@ -28,6 +28,15 @@ test_doc_type(void **state)
 	    DOC_TEXT);
 	assert_int_equal(crawl_doc_type("application/pdf", "u"), DOC_PDF);
 	assert_int_equal(crawl_doc_type("image/png", "u.md"), DOC_NONE);
+	/* The path's name, not the query's nor the fragment's. */
+	assert_int_equal(crawl_doc_type("text/plain",
+	    "https://e.com/README.md?raw=1"), DOC_MARKDOWN);
+	assert_int_equal(crawl_doc_type("text/plain", "https://e.com/a.md#top"),
+	    DOC_MARKDOWN);
+	assert_int_equal(crawl_doc_type("text/plain", "https://e.com/a?f=.md"),
+	    DOC_TEXT);
+	assert_int_equal(crawl_doc_type("text/plain", "https://e.com/a#.md"),
+	    DOC_TEXT);
 	/* The whole media type: not one it begins. */
 	assert_int_equal(crawl_doc_type("text/htmlx", "u"), DOC_NONE);
 	assert_int_equal(crawl_doc_type("application/pdf-x", "u"), DOC_NONE);
