@@ -18,6 +18,20 @@ import { spawnOwned } from './owned.mjs';
 
 export const ETCD_BIN = process.env.ETCD_BIN || '/usr/bin/etcd';
 
+// Whether /dev/shm holds SHM_MIN bytes free: each etcd preallocates two
+// WAL segments of 64 MB (123 MB before its first write), and a container's
+// /dev/shm is often 64 MB, where a second etcd panics ("create wal error:
+// no space left on device").
+const SHM_MIN = 1024 * 1024 * 1024;
+function shmRoomy() {
+  try {
+    const s = fs.statfsSync('/dev/shm');
+    return s.bavail * s.bsize >= SHM_MIN;
+  } catch {
+    return false;
+  }
+}
+
 export class Etcd {
   // Starts etcd; resolves once its gateway answers /version (bounded).
   // Elsewhere than on loopback (a cluster test's host): host (its address;
@@ -35,7 +49,7 @@ export class Etcd {
     // call took longer than storaged's 1 s for one (a primary under a
     // 2 s TTL lost its lease again and again, and its standby never
     // paired). What is tested is storaged's, not etcd's, durability.
-    const base = !host && fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+    const base = !host && shmRoomy() ? '/dev/shm' : os.tmpdir();
     e.dir = fs.mkdtempSync(path.join(base, 'parley-etcd-'));
     e.port = host ? 2379 : await freePort();
     const peer = host ? 2380 : await freePort();
