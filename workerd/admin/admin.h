@@ -568,6 +568,8 @@ const char *dashauth_login_read(struct http_request *req,
  * not 64 hex digits, 400 naming the field (a name st_user_name_invalid
  * takes, a password of SETTINGS_PASSWORD_MIN to 1024 characters without
  * NUL), 500 out of memory. jansson's copy of the password is wiped.
+ * cr holds what was copied before a refusal too: dash_creds_clear's
+ * either way.
  */
 const char *dashauth_accept_read(struct http_request *req,
     struct dash_creds *cr, int *status);

@@ -1304,8 +1304,18 @@ ctype_is(const char *ctype, const char *type)
 enum doc_type
 crawl_doc_type(const char *ctype, const char *url)
 {
-	/* The name is the path's: README.md?raw=1 is one, /a?f=.md not. */
+	/*
+	 * The name is the path's: README.md?raw=1 is one, /a?f=.md not, nor
+	 * a host's (https://notes.md).
+	 */
 	size_t n = strcspn(url, "?#");
+	const char *path = memmem(url, n, "://", 3);
+
+	if (path != NULL) {
+		path += 3 + strcspn(path + 3, "/?#");
+		n -= (size_t)(path - url);
+	} else
+		path = url;
 
 	if (ctype_is(ctype, "text/html") ||
 	    ctype_is(ctype, "application/xhtml+xml"))
@@ -1313,7 +1323,7 @@ crawl_doc_type(const char *ctype, const char *url)
 	if (ctype_is(ctype, "text/markdown") ||
 	    ctype_is(ctype, "text/x-markdown") ||
 	    (ctype_is(ctype, "text/plain") && n > 3 &&
-	    strncasecmp(url + n - 3, ".md", 3) == 0))
+	    strncasecmp(path + n - 3, ".md", 3) == 0))
 		return DOC_MARKDOWN;
 	if (ctype_is(ctype, "text/plain"))
 		return DOC_TEXT;

@@ -8,8 +8,9 @@
  * URL. Properties are checked, abort() otherwise: the type is one of
  * the five and is read the same twice, in upper case, with a parameter
  * added, and with another URL (but text/plain's Markdown for a path in
- * ".md") or a query added; a type is only read from a text/ or application/ type, and
- * from a whole media type of those read (not text/htmlx); the
+ * ".md") or a query added; a type is only read from a text/ or
+ * application/ type, and from a whole media type of those read (not
+ * text/htmlx); the
  * charset (in a buffer of exactly its size, so an overflow is ASan's)
  * is NULL exactly when empty, shorter than its buffer, without ';',
  * space or tab, found in the Content-Type after a parameter's name
@@ -86,6 +87,8 @@ check_type(const char *ctype, const char *url)
 	other = crawl_doc_type(ctype, "https://example.com/page");
 	check(other == t || (t == DOC_MARKDOWN && other == DOC_TEXT && n > 3
 	    && strncasecmp(url + n - 3, ".md", 3) == 0), "the URL changes it");
+	check(t != DOC_MARKDOWN || crawl_doc_type(ctype, "https://e.com/a.md")
+	    == t, "a Markdown type not read from a .md path");
 	/* A query or fragment added changes nothing. */
 	snprintf(murl, sizeof(murl), "%s?x=1.txt#y", url);
 	check(crawl_doc_type(ctype, murl) == t || strpbrk(url, "?#") != NULL,

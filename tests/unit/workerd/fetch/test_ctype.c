@@ -37,6 +37,12 @@ test_doc_type(void **state)
 	    DOC_TEXT);
 	assert_int_equal(crawl_doc_type("text/plain", "https://e.com/a#.md"),
 	    DOC_TEXT);
+	assert_int_equal(crawl_doc_type("text/plain", "https://notes.md"),
+	    DOC_TEXT);
+	assert_int_equal(crawl_doc_type("text/plain", "https://notes.md?a.md"),
+	    DOC_TEXT);
+	assert_int_equal(crawl_doc_type("text/plain", "a.md?u=https://h/x"),
+	    DOC_MARKDOWN);
 	/* The whole media type: not one it begins. */
 	assert_int_equal(crawl_doc_type("text/htmlx", "u"), DOC_NONE);
 	assert_int_equal(crawl_doc_type("application/pdf-x", "u"), DOC_NONE);
