@@ -210,14 +210,17 @@ answer_hidden(const char *body, size_t len, int cut, const char *headers,
 	/* An empty answer has nothing to hide; a failed copy ends in NULL. */
 	for (hv = headers; cur.len > 0 && !cur.err &&
 	    header_value(&hv, &v, &vlen);) {
-		if (vlen < HIDDEN_MIN)
+		/* A value the answer does not hold costs it no copy. */
+		if (vlen < HIDDEN_MIN ||
+		    (at = memmem(cur.data, cur.len, v, vlen)) == NULL)
 			continue;
 		buf_init(&next);
-		for (off = 0; (at = memmem(cur.data + off, cur.len - off, v,
-		    vlen)) != NULL; off = (size_t)(at - cur.data) + vlen) {
+		for (off = 0; at != NULL; at = memmem(cur.data + off,
+		    cur.len - off, v, vlen)) {
 			buf_add(&next, cur.data + off, (size_t)(at - cur.data) -
 			    off);
 			buf_adds(&next, HIDDEN);
+			off = (size_t)(at - cur.data) + vlen;
 		}
 		buf_add(&next, cur.data + off, cur.len - off);
 		buf_free(&cur);

@@ -24,11 +24,11 @@ static const struct {
 	uint32_t bit;
 	const char *bad;	/* its 400 when not a boolean */
 } fields[] = {
-	{ "handoff_requested", ST_MAIL_HANDOFF,
-	    "handoff_requested: must be true or false" },
-	{ "visitor_waiting", ST_MAIL_WAITING,
-	    "visitor_waiting: must be true or false" },
-	{ "new_contact", ST_MAIL_CONTACT, "new_contact: must be true or false" },
+#define FIELD(name, bit)	{ name, bit, name ": must be true or false" }
+	FIELD("handoff_requested", ST_MAIL_HANDOFF),
+	FIELD("visitor_waiting", ST_MAIL_WAITING),
+	FIELD("new_contact", ST_MAIL_CONTACT),
+#undef FIELD
 };
 #define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
 

@@ -34,6 +34,7 @@
 #include "admin.h"
 #include "curlloop.h"
 #include "html.h"
+#include "mediatype.h"
 #include "pagetags.h"
 #include "urlpolicy.h"
 #include "version.h"
@@ -111,26 +112,24 @@ check_fail(struct conn *c, int status, const char *why)
 static int
 ctype_html(const char *ct)
 {
-	size_t n = strcspn(ct, "; \t");
-
-	return n == 0 || (n == 9 && strncasecmp(ct, "text/html", 9) == 0) ||
-	    (n == 21 && strncasecmp(ct, "application/xhtml+xml", 21) == 0);
+	return strcspn(ct, "; \t") == 0 || mediatype_is(ct, "text/html") ||
+	    mediatype_is(ct, "application/xhtml+xml");
 }
 
-/* The charset a Content-Type names into out ("" none). */
+/* The charset a Content-Type names, unquoted, into out ("" none). */
 static void
 ctype_charset(const char *ct, char *out, size_t outsz)
 {
-	const char *p = strcasestr(ct, "charset=");
-	size_t n;
+	const char *p, *q;
+	size_t n = mediatype_charset(ct, &p);
 
 	out[0] = '\0';
-	if (p == NULL)
-		return;
-	p += strlen("charset=");
-	if (*p == '"')
+	if (n > 0 && *p == '"') {
 		p++;
-	n = strcspn(p, "\"; \t");
+		n--;
+	}
+	if ((q = memchr(p, '"', n)) != NULL)
+		n = (size_t)(q - p);
 	if (n > 0 && n < outsz) {
 		memcpy(out, p, n);
 		out[n] = '\0';

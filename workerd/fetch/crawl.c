@@ -84,6 +84,7 @@
 #include "fetcher.h"
 #include "html.h"
 #include "log.h"
+#include "mediatype.h"
 #include "notify.h"
 #include "pdf.h"
 #include "resp.h"
@@ -1288,19 +1289,6 @@ page_embed(struct fetch *f)
 	return f->ejob != NULL ? 0 : -1;
 }
 
-/*
- * ctype's media type is type, in any case: all of it, up to a
- * parameter's ';', white space or the end (strchr finds the NUL too).
- */
-static int
-ctype_is(const char *ctype, const char *type)
-{
-	size_t n = strlen(type);
-
-	return strncasecmp(ctype, type, n) == 0 &&
-	    strchr("; \t", ctype[n]) != NULL;
-}
-
 enum doc_type
 crawl_doc_type(const char *ctype, const char *url)
 {
@@ -1317,17 +1305,17 @@ crawl_doc_type(const char *ctype, const char *url)
 	} else
 		path = url;
 
-	if (ctype_is(ctype, "text/html") ||
-	    ctype_is(ctype, "application/xhtml+xml"))
+	if (mediatype_is(ctype, "text/html") ||
+	    mediatype_is(ctype, "application/xhtml+xml"))
 		return DOC_HTML;
-	if (ctype_is(ctype, "text/markdown") ||
-	    ctype_is(ctype, "text/x-markdown") ||
-	    (ctype_is(ctype, "text/plain") && n > 3 &&
+	if (mediatype_is(ctype, "text/markdown") ||
+	    mediatype_is(ctype, "text/x-markdown") ||
+	    (mediatype_is(ctype, "text/plain") && n > 3 &&
 	    strncasecmp(path + n - 3, ".md", 3) == 0))
 		return DOC_MARKDOWN;
-	if (ctype_is(ctype, "text/plain"))
+	if (mediatype_is(ctype, "text/plain"))
 		return DOC_TEXT;
-	if (ctype_is(ctype, "application/pdf"))
+	if (mediatype_is(ctype, "application/pdf"))
 		return DOC_PDF;
 	return DOC_NONE;
 }
@@ -1340,41 +1328,13 @@ doc_type_of(const struct fetch *f)
 	    f->final_url : f->url);
 }
 
-/*
- * Past the next ';' of s that is not inside a quoted string (a
- * parameter's value may be one, ';' and all), or NULL.
- */
-static const char *
-param_next(const char *s)
-{
-	int quoted = 0;
-
-	for (; *s != '\0'; s++) {
-		if (quoted && *s == '\\' && s[1] != '\0')
-			s++;
-		else if (*s == '"')
-			quoted = !quoted;
-		else if (!quoted && *s == ';')
-			return s + 1;
-	}
-	return NULL;
-}
-
 const char *
 crawl_charset(const char *ctype, char *cs, size_t cssz)
 {
-	const char *p;
+	const char *v;
+	size_t n = mediatype_charset(ctype, &v);
 
-	cs[0] = '\0';
-	/* A parameter of that name: "xcharset=" or a value's is not. */
-	for (p = param_next(ctype); p != NULL; p = param_next(p)) {
-		p += strspn(p, " \t");
-		if (strncasecmp(p, "charset=", 8) == 0) {
-			snprintf(cs, cssz, "%.*s", (int)strcspn(p + 8, "; \t"),
-			    p + 8);
-			break;
-		}
-	}
+	snprintf(cs, cssz, "%.*s", (int)n, v);
 	return cs[0] != '\0' ? cs : NULL;
 }
 

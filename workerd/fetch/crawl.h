@@ -49,12 +49,10 @@ struct embed_conf;
 enum doc_type { DOC_NONE, DOC_HTML, DOC_MARKDOWN, DOC_TEXT, DOC_PDF };
 enum doc_type crawl_doc_type(const char *ctype, const char *url);
 /*
- * ctype's charset parameter, as it is (the first parameter named
- * charset, in any case, after a ';' outside a quoted value and white
- * space: its value up to a ';', space or tab), into cs (cssz >= 1
- * bytes, cut to fit): cs, or NULL when there is none ("" in cs). Here,
- * with crawl_doc_type, for their fuzz target (tests/fuzz/ctype): the
- * Content-Type is any site's.
+ * ctype's charset parameter, as it is (mediatype_charset's), into cs
+ * (cssz >= 1 bytes, cut to fit): cs, or NULL when there is none ("" in
+ * cs). Here, with crawl_doc_type, for their fuzz target
+ * (tests/fuzz/ctype): the Content-Type is any site's.
  */
 const char *crawl_charset(const char *ctype, char *cs, size_t cssz);
 
