@@ -45,6 +45,13 @@
  * (storaged/server.c, SHARE_FLUSH_US). Never sooner than the flush.
  */
 #define PROTO_F_SHARE		0x0010
+/*
+ * With PROTO_F_SHARE: the wait may be longer (storaged/server.c,
+ * SHARE_LONG_US): a chat turn's write when its model takes long to its
+ * first text, where the begin's confirmation still comes well before it
+ * and the reply's adds little to a long turn. Alone it means nothing.
+ */
+#define PROTO_F_SHARE_LONG	0x0020
 
 /*
  * Every message type, in one place. Its name, who sends it to whom and how

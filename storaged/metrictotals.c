@@ -51,6 +51,7 @@ static const uint64_t batch_bounds[] = {
 #define NBATCH	(sizeof(batch_bounds) / sizeof(batch_bounds[0]))
 static struct mhist commit_h, batch_h;
 static uint64_t commits[2], commit_fails, log_flushes, shared_requests;
+static uint64_t shared_long;
 static uint64_t requests[PROTO_TYPE_MAX];
 /* Records read and written, by their place in rl_layouts. */
 #define NRECORDS	32
@@ -262,9 +263,11 @@ smetrics_log_flush(void)
 }
 
 void
-smetrics_shared_request(void)
+smetrics_shared_request(int longer)
 {
 	shared_requests++;
+	if (longer)
+		shared_long++;
 }
 
 void
@@ -378,7 +381,9 @@ smetrics_get(struct penc *e, struct smgauges *const *gs, size_t ng)
 	    log_flushes);
 	ms_enc(e, MS_COUNTER, "parley_storage_shared_requests_total", "",
 	    shared_requests);
-	n += 6;
+	ms_enc(e, MS_COUNTER, "parley_storage_shared_long_requests_total", "",
+	    shared_long);
+	n += 7;
 	for (t = 0; t < PROTO_TYPE_MAX; t++) {
 		if (requests[t] == 0)
 			continue;
@@ -411,7 +416,7 @@ smetrics_reset(void)
 	memset(commits, 0, sizeof(commits));
 	memset(requests, 0, sizeof(requests));
 	memset(rec_counts, 0, sizeof(rec_counts));
-	commit_fails = log_flushes = shared_requests = 0;
+	commit_fails = log_flushes = shared_requests = shared_long = 0;
 	repl_set = 0;
 	repl_outs = 0;
 	memset(repl_snaps, 0, sizeof(repl_snaps));

@@ -41,8 +41,11 @@ void smetrics_commit(uint64_t us, size_t nreq, int write, int failed);
 void smetrics_record(const struct rlayout *, int write);
 /* One flush of the write-ahead log (wal_sync), whatever made it. */
 void smetrics_log_flush(void);
-/* One request flagged PROTO_F_SHARE (its flush may be shared). */
-void smetrics_shared_request(void);
+/*
+ * One request flagged PROTO_F_SHARE (its flush may be shared); longer:
+ * PROTO_F_SHARE_LONG too (it may wait longer for it).
+ */
+void smetrics_shared_request(int longer);
 /*
  * Replication's state (repl.c), shown as parley_replica_*: s as
  * ST_REPL_STATUS says it, outs the times the standby went out of sync.

@@ -16,7 +16,8 @@
  * writes whose confirmation nobody waits for at once, while it has many
  * turns alive) shares its flush: it is logged unflushed and its replies
  * are held, like the replica mode's below, until a flush covers it
- * (server_share): up to SHARE_FLUSH_US later, or sooner when more have
+ * (server_share): up to SHARE_FLUSH_US later (SHARE_LONG_US for writes
+ * flagged PROTO_F_SHARE_LONG too: a slow model's turns), or sooner when more have
  * gathered or a batch with a write not flagged comes (which flushes as
  * it commits). A request that wrote nothing does not decide: its reply
  * waits behind the batch's records either way.
@@ -146,10 +147,12 @@
 /*
  * A batch of requests flagged PROTO_F_SHARE is logged unflushed and its
  * replies held: the flush waits up to SHARE_FLUSH_US for more batches to
- * share it, or for SHARE_FLUSH_MAX requests, or for a batch with a write
- * not flagged.
+ * share it (SHARE_LONG_US when every write of each waiting batch is
+ * flagged PROTO_F_SHARE_LONG too), or for SHARE_FLUSH_MAX requests, or
+ * for a batch with a write not flagged.
  */
 #define SHARE_FLUSH_US	1000
+#define SHARE_LONG_US	4000
 #define SHARE_FLUSH_MAX	64
 #define TLS_BACKUP_TEXT	"backup needs the Unix socket: run parleyctl backup " \
 			"on the storaged host"
@@ -1652,11 +1655,15 @@ server_flush(struct server *s)
  * After a batch of n requests: the records logged unflushed are flushed
  * now, unless every write of the batch was flagged PROTO_F_SHARE (its
  * records among them): then once SHARE_FLUSH_MAX wait, or SHARE_FLUSH_US
- * after the first (server_step).
+ * after this batch (SHARE_LONG_US when longer: every write flagged
+ * PROTO_F_SHARE_LONG too), or sooner if a waiting batch asked so
+ * (server_step).
  */
 static void
-server_share(struct server *s, int share, size_t n)
+server_share(struct server *s, int share, int longer, size_t n)
 {
+	uint64_t due;
+
 	if (!share) {
 		server_flush(s);
 		return;
@@ -1664,10 +1671,11 @@ server_share(struct server *s, int share, size_t n)
 	if (store_flushed(s->st) == store_seq(s->st))
 		return;
 	s->nshared += n;
+	due = proto_mono_us() + (longer ? SHARE_LONG_US : SHARE_FLUSH_US);
 	if (s->nshared >= SHARE_FLUSH_MAX)
 		server_flush(s);
-	else if (s->flush_due == 0)
-		s->flush_due = proto_mono_us() + SHARE_FLUSH_US;
+	else if (s->flush_due == 0 || due < s->flush_due)
+		s->flush_due = due;
 }
 
 /*
@@ -1747,7 +1755,7 @@ server_batch(struct server *s)
 	struct req *q;
 	size_t n = 0, nstore = 0, waiting = 0, nown = 0, i;
 	uint64_t t0, early_at;
-	int write = 0, failed, share = 1, own;
+	int write = 0, failed, share = 1, longer = 1, own;
 
 	/* Once per batch: the lease's fence time is read from the clock. */
 	s->writes = s->role == ST_REPL_PRIMARY && repl_writable();
@@ -1777,7 +1785,8 @@ server_batch(struct server *s)
 			sl->q = q;
 			smetrics_request(q->type);
 			if (q->flags & PROTO_F_SHARE)
-				smetrics_shared_request();
+				smetrics_shared_request(
+				    (q->flags & PROTO_F_SHARE_LONG) != 0);
 			if ((sl->stored = server_route(s, c, sl, &b)))
 				nstore++;
 			/* The reply, and the early answer it may have. */
@@ -1808,6 +1817,8 @@ server_batch(struct server *s)
 		 */
 		if (sl->rep.wrote && !(sl->q->flags & PROTO_F_SHARE))
 			share = 0;
+		if (sl->rep.wrote && !(sl->q->flags & PROTO_F_SHARE_LONG))
+			longer = 0;
 		/* Only a type msgtab.c says may be, whatever the flags. */
 		sl->early = (sl->q->flags & PROTO_F_EARLY) &&
 		    sl->rep.err == 0 && sl->rep.wrote && !sl->rep.late &&
@@ -1842,7 +1853,7 @@ server_batch(struct server *s)
 	/* Batches of metrics requests alone would skew the numbers. */
 	if (nstore > 0)
 		smetrics_commit(proto_mono_us() - t0, nstore, write, failed);
-	server_share(s, share, n);
+	server_share(s, share, longer, n);
 	/* Unsynced commits reach the disk within sync_ms of the first one. */
 	if (write && !failed && s->sync_ms > 0 && s->sync_due == 0)
 		s->sync_due = proto_mono_ms() + s->sync_ms;

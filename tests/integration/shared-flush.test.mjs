@@ -3,7 +3,9 @@
 // disk flush serve several batches. What must hold whatever the timing:
 // a flagged write is confirmed only once a flush has covered it, a flush
 // that fails loses nothing that was confirmed (storaged exits; the next
-// start replays), and a worker flags only while many turns are alive.
+// start replays), a write flagged to wait longer (PROTO_F_SHARE_LONG) is
+// flushed when its wait ends, and a worker flags only while many turns
+// are alive, long when its model is slow.
 // And a write's own flush failing with the checkpoint after it (a failing
 // disk fails both): storaged exits before anything reads the refused
 // write, and the next start does not replay it.
@@ -92,14 +94,28 @@ test('a write whose flush fails, then the checkpoint that would spend its number
   assert.deepEqual(await sessions(), [s0]);
 });
 
+test('a write flagged PROTO_F_SHARE_LONG alone is confirmed once its flush is made, and read after it', { timeout: 30000 }, async (t) => {
+  const p = await startParley(t, { masterd: false });
+  const st = await p.storage({ name: 'itest-share-long' });
+  t.after(() => st.close());
+  // Nothing else writes: only the wait's end (4 ms) can flush it.
+  const s0 = `long-${crypto.randomBytes(4).toString('hex')}`;
+  const fr = await st.frames(T.ST_CHAT_BEGIN, begin(s0, 'waits a while'), F.EARLY | F.SHARE | F.SHARE_LONG, { timeout: 10000 });
+  assert.deepEqual(fr.map((f) => f.flags), [F.REPLY | F.EARLY, F.REPLY], 'an early answer, then the confirmation');
+  assert.equal(fr[1].payload.length, 0, 'the confirmation is empty: on disk');
+  const convs = (await st.convList(100)).convs;
+  assert.deepEqual(convs.map((c) => c.session), [s0]);
+});
+
 test('a worker flags its turns\' writes PROTO_F_SHARE only while many turns are alive; every turn is answered and stored', { timeout: 60000 }, async (t) => {
   const p = await startParley(t, { workers: 1, mock: { chunks: 2, firstDelayMs: 300 },
     env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_METRICS_OPEN: 'loopback' } });
-  const shared = async () => {
+  const shared = async (kind = '') => {
     const r = await p.get('/metrics');
     assert.equal(r.status, 200, r.text);
-    const m = /^parley_storage_shared_requests_total (\d+)$/m.exec(r.text);
-    assert.ok(m, 'parley_storage_shared_requests_total');
+    const name = `parley_storage_shared_${kind}requests_total`;
+    const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(r.text);
+    assert.ok(m, name);
     return Number(m[1]);
   };
 
@@ -113,6 +129,9 @@ test('a worker flags its turns\' writes PROTO_F_SHARE only while many turns are 
   for (const s of turns) assert.ok(s.events.some((e) => e.type === 'done'), 'each turn done');
   const n = await shared();
   assert.ok(n >= 1 && n <= 24, `flagged requests: ${n}`);
+  // A model this slow to its first text (300 ms, 16 ms or more): each
+  // flagged write may wait the longer while (PROTO_F_SHARE_LONG).
+  assert.equal(await shared('long_'), n, 'every flagged write of a slow model\'s turns flagged long');
   const st = await p.storage({ name: 'itest-share-turns' });
   t.after(() => st.close());
   for (const s of turns) {

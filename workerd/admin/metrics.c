@@ -186,6 +186,10 @@ static const struct family {
 	{ "parley_storage_shared_requests_total", "counter",
 	    "Requests whose reply could wait a moment for a flush shared with "
 	    "other writes (a worker's chat turns while many are alive)." },
+	{ "parley_storage_shared_long_requests_total", "counter",
+	    "Of those, requests whose reply could wait up to 4 ms (a worker's "
+	    "chat turns while its model takes 16 ms or more to its first "
+	    "text)." },
 	{ "parley_storage_map_used_bytes", "gauge",
 	    "Bytes of the database's map in use (PARLEY_MAP_SIZE_MB), as of "
 	    "the last checkpoint." },

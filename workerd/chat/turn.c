@@ -153,10 +153,17 @@ static uint64_t model_first_us;
  * likely to come within that wait, and one flush serves them all. The
  * reply's append then always; the begin only when the model's first
  * text takes SHARE_MODEL_US or more, well past the flush (the first
- * token waits for the begin's confirmation).
+ * token waits for the begin's confirmation). When it takes
+ * SHARE_LONG_MODEL_US or more, both may wait up to 4 ms
+ * (PROTO_F_SHARE_LONG): still a quarter of the model's wait before the
+ * first token, a little at the end of a turn that long, and a wait of
+ * a model's pace gathers as many turns' writes into one flush as a
+ * fast model's turns make in a millisecond (fewer flushes, and fewer
+ * wakeups of storaged and of this worker).
  */
 #define SHARE_TURNS	8
 #define SHARE_MODEL_US	4000
+#define SHARE_LONG_MODEL_US	16000
 
 void
 turn_set_upstream(const struct turn_upstream_ops *ops)
@@ -1403,12 +1410,13 @@ cited_json(const struct turn *t, const char *content)
 }
 
 /*
- * The flags of a turn's write (begin: the begin's): PROTO_F_SHARE as
- * SHARE_TURNS says, and STOREC_F_OUTCOME: its outcome is waited for, not
- * guessed at the storage timeout. storaged goes on with a write the
- * worker gave up on: a question said not stored was stored all the same,
- * with no answer ever (the turn gone, storaged counting it open on the
- * live connection), and a reply said not stored was stored complete.
+ * The flags of a turn's write (begin: the begin's): PROTO_F_SHARE (and
+ * PROTO_F_SHARE_LONG) as SHARE_TURNS says, and STOREC_F_OUTCOME: its
+ * outcome is waited for, not guessed at the storage timeout. storaged
+ * goes on with a write the worker gave up on: a question said not
+ * stored was stored all the same, with no answer ever (the turn gone,
+ * storaged counting it open on the live connection), and a reply said
+ * not stored was stored complete.
  * Only a storaged stuck (no answer in three storage timeouts, 10 s at
  * least) has the connection dropped, and then ends such a turn itself
  * (lostturns.h).
@@ -1418,6 +1426,8 @@ turn_share(int begin)
 {
 	if (nlive < SHARE_TURNS || (begin && model_first_us < SHARE_MODEL_US))
 		return STOREC_F_OUTCOME;
+	if (model_first_us >= SHARE_LONG_MODEL_US)
+		return STOREC_F_OUTCOME | PROTO_F_SHARE | PROTO_F_SHARE_LONG;
 	return STOREC_F_OUTCOME | PROTO_F_SHARE;
 }
 

@@ -134,7 +134,7 @@ function readTable() {
 
 export const TABLE = readTable();
 export const T = TABLE.types;
-export const F = { REPLY: 1, ERROR: 2, FD: 4, EARLY: 8, SHARE: 16 };
+export const F = { REPLY: 1, ERROR: 2, FD: 4, EARLY: 8, SHARE: 16, SHARE_LONG: 32 };
 
 // The types whose payload starts with who asks (proto/msgtab.c's `who`
 // column): call() puts it first, as the install key (parleyctl: as itself).

@@ -326,7 +326,8 @@ smetrics_test_own(void **state)
 	smetrics_commit(10, 40, 1, 1);
 	smetrics_log_flush();
 	smetrics_log_flush();
-	smetrics_shared_request();
+	smetrics_shared_request(0);
+	smetrics_shared_request(1);
 	get(&r, NULL, 0);
 	assert_int_equal(value(&r, "parley_storage_requests_total",
 	    "type=\"ST_CHAT_BEGIN\""), 2);
@@ -340,7 +341,9 @@ smetrics_test_own(void **state)
 	    1);
 	assert_int_equal(value(&r, "parley_storage_log_flushes_total", ""), 2);
 	assert_int_equal(value(&r, "parley_storage_shared_requests_total", ""),
-	    1);
+	    2);
+	assert_int_equal(value(&r,
+	    "parley_storage_shared_long_requests_total", ""), 1);
 	/* Cumulative buckets; seconds in le; +Inf is the count. */
 	assert_int_equal(value(&r, "parley_storage_commit_seconds_bucket",
 	    "le=\"0.00025\""), 1);
