@@ -70,6 +70,15 @@ void att_name_clean(const char *in, char *out, size_t outsz);
  */
 const char *att_new_body(struct http_request *req, json_t **root,
     char name[ST_ATT_NAME_MAX + 1], struct st_att_new_req *q);
+/*
+ * The chat API client's sessionId, of root (a new upload's body, read by
+ * att_new_body) when not NULL, else of req's query (a piece's PUT or
+ * DELETE), hashed into token (chat_session_hash), *len its length: NULL,
+ * or why not (a 400's message: none given, not a string, or not
+ * ^[A-Za-z0-9._:-]{1,128}$). Here for its fuzz target too.
+ */
+const char *att_api_session(struct http_request *req, const json_t *root,
+    uint8_t *token, uint32_t *len);
 
 /*
  * The visitor's routes (R_PUBLIC, the session token in X-Parley-Session):

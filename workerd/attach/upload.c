@@ -249,12 +249,8 @@ visitor_token(struct conn *c, struct http_request *req, uint8_t *hash,
 	return 0;
 }
 
-/*
- * The chat API client's sessionId (of the body's root, else the query)
- * hashed into q's token: NULL, or why not.
- */
-static const char *
-api_session(struct http_request *req, const json_t *root, uint8_t *token,
+const char *
+att_api_session(struct http_request *req, const json_t *root, uint8_t *token,
     uint32_t *len)
 {
 	char sid[CHAT_SESSION_MAX + 2];
@@ -306,7 +302,7 @@ client_new(struct conn *c, struct http_request *req,
 
 /*
  * A new upload's body read into q (att_new_body; name holds its cleaned
- * name), and an API client's session (api_session): 0, or -1 with the
+ * name), and an API client's session (att_api_session): 0, or -1 with the
  * 400 sent with headers. *root is to be released either way.
  */
 static int
@@ -317,7 +313,7 @@ new_read(struct conn *c, struct http_request *req, json_t **root,
 	const char *why;
 
 	if ((why = att_new_body(req, root, name, q)) == NULL && q->api)
-		why = api_session(req, *root, q->token, &q->token_len);
+		why = att_api_session(req, *root, q->token, &q->token_len);
 	if (why == NULL)
 		return 0;
 	conn_send_error(c, 400, headers, why);
@@ -583,7 +579,7 @@ att_chat_piece(struct conn *c, struct http_request *req,
 	q.widget_id = "";
 	q.id = m->param[0];
 	q.api = 1;
-	if ((why = api_session(req, NULL, q.token, &q.token_len)) != NULL)
+	if ((why = att_api_session(req, NULL, q.token, &q.token_len)) != NULL)
 		conn_send_error(c, 400, chat_headers, why);
 	else
 		client_piece(c, req, &q);

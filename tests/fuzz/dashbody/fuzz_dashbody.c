@@ -19,7 +19,9 @@
  * exactly when the acceptance says 404. An upload taken has only its
  * three fields, a size of 1 to ST_ATT_MAX and the name cleaned
  * (att_name_clean's): 1 to ST_ATT_NAME_MAX bytes of UTF-8 without a
- * control, a quote, a slash or a backslash.
+ * control, a quote, a slash or a backslash; and an API client's is
+ * taken (att_api_session) exactly when its sessionId is a string of 1
+ * to 128 of A-Z a-z 0-9 . _ : -, as that string's hash.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@
 
 #include "admin.h"
 #include "attach.h"
+#include "chat.h"
 #include "settings.h"
 #include "sha256.h"
 
@@ -138,6 +141,47 @@ invitation(struct http_request *req, json_t *root)
 	    "{\"token\"} alone: not the token's hash");
 }
 
+/* ^[A-Za-z0-9._:-]{1,128}$, read here apart from chat_session_valid. */
+static int
+session_ok(json_t *v)
+{
+	const char *p;
+	size_t i, n;
+
+	if (v == NULL || (n = json_string_length(v)) < 1 || n > 128)
+		return 0;
+	for (p = json_string_value(v), i = 0; i < n; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
+		    (p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= '0' && p[i] <= '9') || p[i] == '.' ||
+		    p[i] == '_' || p[i] == ':' || p[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/*
+ * An API client's upload: taken exactly when its sessionId is one, then
+ * as that sessionId's hash.
+ */
+static void
+upload_session(struct http_request *req, json_t *root)
+{
+	uint8_t token[ST_TOKEN_HASH_LEN], want[ST_TOKEN_HASH_LEN];
+	json_t *v = str_of(root, "sessionId");
+	uint32_t len = 0;
+	const char *why;
+
+	why = att_api_session(req, root, token, &len);
+	check((why == NULL) == session_ok(v), "a sessionId misread");
+	if (why != NULL) {
+		check(*why != '\0', "a sessionId refused without a reason");
+		return;
+	}
+	chat_session_hash(json_string_value(v), want);
+	check(len == ST_TOKEN_HASH_LEN && memcmp(token, want,
+	    sizeof(want)) == 0, "not the sessionId's hash");
+}
+
 static void
 upload(struct http_request *req)
 {
@@ -169,6 +213,7 @@ upload(struct http_request *req)
 	for (p = name; *p != '\0'; p++)
 		check((unsigned char)*p >= 0x20 && *p != 0x7f && *p != '"' &&
 		    *p != '/' && *p != '\\', "a name's byte");
+	upload_session(req, root);
 	json_decref(root);
 }
 
