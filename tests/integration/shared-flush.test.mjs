@@ -5,7 +5,7 @@
 // that fails loses nothing that was confirmed (storaged exits; the next
 // start replays), a write flagged to wait longer (PROTO_F_SHARE_LONG) is
 // flushed when its wait ends, and a worker flags only while many turns
-// are alive, long when its model is slow.
+// are alive (or were, 50 ms ago at most), long when its model is slow.
 // And a write's own flush failing with the checkpoint after it (a failing
 // disk fails both): storaged exits before anything reads the refused
 // write, and the next start does not replay it.
@@ -107,7 +107,7 @@ test('a write flagged PROTO_F_SHARE_LONG alone is confirmed once its flush is ma
   assert.deepEqual(convs.map((c) => c.session), [s0]);
 });
 
-test('a worker flags its turns\' writes PROTO_F_SHARE only while many turns are alive; every turn is answered and stored', { timeout: 60000 }, async (t) => {
+test('a worker flags its turns\' writes PROTO_F_SHARE only while many turns are alive or just were; every turn is answered and stored', { timeout: 60000 }, async (t) => {
   const p = await startParley(t, { workers: 1, mock: { chunks: 2, firstDelayMs: 300 },
     env: { RATE_LIMIT_MAX_REQUESTS: '0', PARLEY_METRICS_OPEN: 'loopback' } });
   const shared = async (kind = '') => {
@@ -132,6 +132,11 @@ test('a worker flags its turns\' writes PROTO_F_SHARE only while many turns are 
   // A model this slow to its first text (300 ms, 16 ms or more): each
   // flagged write may wait the longer while (PROTO_F_SHARE_LONG).
   assert.equal(await shared('long_'), n, 'every flagged write of a slow model\'s turns flagged long');
+  // Busy within the last 50 ms counts as busy (the turns that end
+  // together begin again together); well after, a lone turn is alone.
+  await new Promise((r) => setTimeout(r, 300));
+  await streamTurn(p, sid('one'), 'alone again');
+  assert.equal(await shared(), n, 'a lone turn 300 ms after the others flagged nothing');
   const st = await p.storage({ name: 'itest-share-turns' });
   t.after(() => st.close());
   for (const s of turns) {

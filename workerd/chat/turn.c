@@ -164,6 +164,16 @@ static uint64_t model_first_us;
 #define SHARE_TURNS	8
 #define SHARE_MODEL_US	4000
 #define SHARE_LONG_MODEL_US	16000
+/*
+ * A worker that had SHARE_TURNS alive this recently still flags: turns
+ * that end together (one shared flush confirms them all) begin again
+ * together a moment later, when few are alive yet, and each such begin
+ * not flagged flushed at once what the others had waiting (at c=32 and
+ * a 20 ms model, one write in twenty).
+ */
+#define SHARE_RECENT_US	50000
+/* Until when (µs, monotonic) this worker counts as busy: SHARE_RECENT_US. */
+static uint64_t busy_until;
 
 void
 turn_set_upstream(const struct turn_upstream_ops *ops)
@@ -1424,7 +1434,11 @@ cited_json(const struct turn *t, const char *content)
 static uint16_t
 turn_share(int begin)
 {
-	if (nlive < SHARE_TURNS || (begin && model_first_us < SHARE_MODEL_US))
+	uint64_t now = proto_mono_us();
+
+	if (nlive >= SHARE_TURNS)
+		busy_until = now + SHARE_RECENT_US;
+	if (now >= busy_until || (begin && model_first_us < SHARE_MODEL_US))
 		return STOREC_F_OUTCOME;
 	if (model_first_us >= SHARE_LONG_MODEL_US)
 		return STOREC_F_OUTCOME | PROTO_F_SHARE | PROTO_F_SHARE_LONG;
