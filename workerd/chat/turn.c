@@ -155,11 +155,10 @@ static uint64_t model_first_us;
  * text takes SHARE_MODEL_US or more, well past the flush (the first
  * token waits for the begin's confirmation). When it takes
  * SHARE_LONG_MODEL_US or more, both may wait up to 4 ms
- * (PROTO_F_SHARE_LONG): still a quarter of the model's wait before the
- * first token, a little at the end of a turn that long, and a wait of
- * a model's pace gathers as many turns' writes into one flush as a
- * fast model's turns make in a millisecond (fewer flushes, and fewer
- * wakeups of storaged and of this worker).
+ * (PROTO_F_SHARE_LONG): a quarter of the model's wait at most before
+ * the first token, a little at the end of a turn that long; slow turns
+ * write seldom, and a longer wait gathers more of them into one flush
+ * (fewer flushes, and fewer wakeups of storaged and of this worker).
  */
 #define SHARE_TURNS	8
 #define SHARE_MODEL_US	4000
