@@ -41,17 +41,20 @@
 #define PROTO_F_EARLY		0x0008
 /*
  * On a request to storaged: its reply (the confirmation, for an early
- * one) may wait a moment for a disk flush shared with other writes
- * (storaged/server.c, SHARE_FLUSH_US). Never sooner than the flush.
+ * one) may wait up to PROTO_SHARE_US for a disk flush shared with other
+ * writes (storaged/server.c, server_share). Never sooner than the flush.
  */
 #define PROTO_F_SHARE		0x0010
 /*
- * With PROTO_F_SHARE: the wait may be longer (storaged/server.c,
- * SHARE_LONG_US): a chat turn's write when its model takes long to its
- * first text, where the begin's confirmation still comes well before it
- * and the reply's adds little to a long turn. Alone it means nothing.
+ * With PROTO_F_SHARE: the wait may be up to PROTO_SHARE_LONG_US: a chat
+ * turn's write when its model takes long to its first text, where the
+ * begin's confirmation still comes well before it and the reply's adds
+ * little to a long turn. Alone it means nothing.
  */
 #define PROTO_F_SHARE_LONG	0x0020
+/* The waits those flags allow (µs): the worker's rules are told by them. */
+#define PROTO_SHARE_US		1000
+#define PROTO_SHARE_LONG_US	4000
 
 /*
  * Every message type, in one place. Its name, who sends it to whom and how

@@ -16,8 +16,8 @@
  * writes whose confirmation nobody waits for at once, while it has many
  * turns alive) shares its flush: it is logged unflushed and its replies
  * are held, like the replica mode's below, until a flush covers it
- * (server_share): up to SHARE_FLUSH_US later (SHARE_LONG_US for writes
- * flagged PROTO_F_SHARE_LONG too: a slow model's turns), or sooner when
+ * (server_share): up to PROTO_SHARE_US later (PROTO_SHARE_LONG_US for
+ * writes flagged PROTO_F_SHARE_LONG too: a slow model's turns), or sooner when
  * more have gathered or a batch with a write not flagged comes (which
  * flushes as it commits). A request that wrote nothing does not decide: its reply
  * waits behind the batch's records either way.
@@ -146,13 +146,11 @@
 #define GUARD_MS	1000
 /*
  * A batch of requests flagged PROTO_F_SHARE is logged unflushed and its
- * replies held: the flush waits up to SHARE_FLUSH_US for more batches to
- * share it (SHARE_LONG_US when every write of each waiting batch is
+ * replies held: the flush waits up to PROTO_SHARE_US for more batches to
+ * share it (PROTO_SHARE_LONG_US when every write of each waiting batch is
  * flagged PROTO_F_SHARE_LONG too), or for SHARE_FLUSH_MAX requests, or
  * for a batch with a write not flagged.
  */
-#define SHARE_FLUSH_US	1000
-#define SHARE_LONG_US	4000
 #define SHARE_FLUSH_MAX	64
 #define TLS_BACKUP_TEXT	"backup needs the Unix socket: run parleyctl backup " \
 			"on the storaged host"
@@ -1654,8 +1652,8 @@ server_flush(struct server *s)
 /*
  * After a batch of n requests: the records logged unflushed are flushed
  * now, unless every write of the batch was flagged PROTO_F_SHARE (its
- * records among them): then once SHARE_FLUSH_MAX wait, or SHARE_FLUSH_US
- * after this batch (SHARE_LONG_US when longer: every write flagged
+ * records among them): then once SHARE_FLUSH_MAX wait, or PROTO_SHARE_US
+ * after this batch (PROTO_SHARE_LONG_US when longer: every write flagged
  * PROTO_F_SHARE_LONG too), or sooner if a waiting batch asked so
  * (server_step).
  */
@@ -1671,7 +1669,7 @@ server_share(struct server *s, int share, int longer, size_t n)
 	if (store_flushed(s->st) == store_seq(s->st))
 		return;
 	s->nshared += n;
-	due = proto_mono_us() + (longer ? SHARE_LONG_US : SHARE_FLUSH_US);
+	due = proto_mono_us() + (longer ? PROTO_SHARE_LONG_US : PROTO_SHARE_US);
 	if (s->nshared >= SHARE_FLUSH_MAX)
 		server_flush(s);
 	else if (s->flush_due == 0 || due < s->flush_due)

@@ -154,15 +154,16 @@ static uint64_t model_first_us;
  * reply's append then always; the begin only when the model's first
  * text takes SHARE_MODEL_US or more, well past the flush (the first
  * token waits for the begin's confirmation). When it takes
- * SHARE_LONG_MODEL_US or more, both may wait up to 4 ms
+ * SHARE_LONG_MODEL_US or more, both may wait up to PROTO_SHARE_LONG_US
  * (PROTO_F_SHARE_LONG): a quarter of the model's wait at most before
  * the first token, a little at the end of a turn that long; slow turns
  * write seldom, and a longer wait gathers more of them into one flush
  * (fewer flushes, and fewer wakeups of storaged and of this worker).
  */
 #define SHARE_TURNS	8
-#define SHARE_MODEL_US	4000
-#define SHARE_LONG_MODEL_US	16000
+/* Four times the wait each flag allows (proto.h): a quarter of the model's. */
+#define SHARE_MODEL_US	(4 * PROTO_SHARE_US)
+#define SHARE_LONG_MODEL_US	(4 * PROTO_SHARE_LONG_US)
 /*
  * A worker that had SHARE_TURNS alive this recently still flags: turns
  * that end together (one shared flush confirms them all) begin again
