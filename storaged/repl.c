@@ -1085,6 +1085,14 @@ primary_begin(void)
 	R.snap_wait = 0;
 	R.acked = R.sent = store_seq(R.st);
 	R.catchup_to = store_seq(R.st);
+	/*
+	 * A new term: every standby needs a snapshot (its term is not ours),
+	 * the one that was in sync too. The spacing bounds a peer that asks
+	 * in a loop, not a term no peer can start: kept, it left a primary
+	 * that won its lease back after a blip of etcd without a standby in
+	 * sync for 30 s.
+	 */
+	memset(R.peers, 0, sizeof(R.peers));
 	sweep_start(R.st);
 	/* The turns open on disk: a start's, or an old primary's. */
 	server_turns_restore(R.srv);

@@ -12,6 +12,9 @@
 //    acknowledging, fenced at F before the other acquires at A (F < A by
 //    the wall-clock times both log), acknowledged writes lost: 0; back,
 //    it follows the new primary with the same data;
+//  - etcd away for 1.5 s: the primary fenced wins its lease back in a
+//    new term, and its standby has that term's snapshot at once (the
+//    snapshots' spacing once held it out of sync for 30 s);
 //  - a clean SIGTERM of the primary hands over within a poll, well under
 //    the TTL (printed); etcd's keys name who is who; a standby refuses
 //    writes and parleyctl promote; the new primary's knowledge search
@@ -302,6 +305,41 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     await stopMasterd(pa);
     await toEtcd.restore();
     await rejoins(pa, b, t2, 0);
+  });
+
+  // etcd away past the fence's margin, then back: the primary fenced
+  // itself and wins its lease back in a new term, which needs its standby's
+  // snapshot. The snapshots' spacing (30 s a peer) once refused it: the
+  // cluster stayed without a standby in sync, one that could take over,
+  // for 30 s after a blip of etcd (a CI run's failure of the test above).
+  test('etcd away for 1.5 s: the primary wins its lease back in a new term, and its standby is in sync again at once, not 30 s later', { timeout: 60000 }, async (t) => {
+    const [toEtcdA, toEtcdB] = [await Proxy.start(etcd.port), await Proxy.start(etcd.port)];
+    t.after(() => { toEtcdA.cut(); toEtcdB.cut(); });
+    const a = await startAuto(t, 'blip', { etcdUrl: `http://127.0.0.1:${toEtcdA.port}` });
+    const { term: t1 } = await primaryOf(a, 'blip');
+    const b = await startAuto(t, 'blip', { etcdUrl: `http://127.0.0.1:${toEtcdB.port}` });
+    await pair(a, b, 'blip');
+    const [fromA, fromB] = [a.logs.storaged.length, b.logs.storaged.length];
+
+    // b away from etcd until a is primary again: a wins, not b.
+    toEtcdA.cut();
+    toEtcdB.cut();
+    await logged(a, /lease: writes stopped, term \d+/, 'a fenced', { from: fromA });
+    await sleep(500);
+    await toEtcdA.restore();
+    const { term: t2, at } = await primaryOf(a, 'blip', { from: fromA, ms: TTL_MS + POLL_MS + SLACK_MS + WAIT_MS });
+    await toEtcdB.restore();
+    assert.ok(t2 > t1, `term ${t2} after ${t1}`);
+    await logged(b, new RegExp(`took a snapshot of \\d+ bytes: term ${t2}`), 'b took a\'s snapshot of the new term', { from: fromB });
+    await logged(a, new RegExp(`lease: blip's standby in sync: ${b.advertise} \\(term ${t2}`), 'a names b in sync', { from: fromA });
+    t.diagnostic(`the standby in sync again ${Date.now() - at} ms after the primary's new term`);
+    assert.doesNotMatch(a.logs.storaged.slice(fromA), /snapshot for .* refused/);
+
+    const c = await a.storage({ as: 'parley-workerd' });
+    t.after(() => c.close());
+    await c.convOpen('default', 'after-the-blip', { timeout: 10000 });
+    await caughtUp(a, b);
+    await bothHold(t, a, b, ['after-the-blip']);
   });
 
   test('a clean SIGTERM of the primary hands over within a poll; etcd names who is who; a standby refuses writes', { timeout: 60000 }, async (t) => {
