@@ -1905,6 +1905,15 @@ repl_fence(void)
 void
 repl_follow(const char *primary)
 {
+	/*
+	 * The primary we are linked to, named in a new term (it won its
+	 * lease back): the link carries the term (its snapshot, or its term
+	 * record). Dialled again, it cut the snapshot it had just been
+	 * granted, and the spacing refused the next for 30 s.
+	 */
+	if (R.role == ST_REPL_STANDBY && R.up_fd >= 0 && R.primary != NULL &&
+	    strcmp(R.primary, primary) == 0)
+		return;
 	if (R.role == ST_REPL_PRIMARY)
 		repl_fence();
 	up_close(NULL);

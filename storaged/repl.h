@@ -97,9 +97,9 @@ int repl_writable(void);
  * Whether reads may be answered from the store: a primary's always; a
  * standby's or a fenced storaged's once a primary checked its data (it
  * resumed our stream in its own term, or its snapshot was swapped in),
- * until the next repl_follow() or repl_fence(). Until then the data may
- * hold a tail no primary acknowledged (an old primary's): every read is
- * refused, unavailable with REPL_UNCHECKED_ERR.
+ * until the next repl_follow() that dials again or repl_fence(). Until
+ * then the data may hold a tail no primary acknowledged (an old
+ * primary's): every read is refused, unavailable with REPL_UNCHECKED_ERR.
  */
 int repl_readable(void);
 /* Whether who (a server's client) is the standby streaming from us. */
@@ -126,7 +126,11 @@ int repl_promote(uint64_t term, uint64_t *out, const char **err);
  * and it streams to nobody. repl_follow() makes it a standby after.
  */
 void repl_fence(void);
-/* Follows primary (unix:/path) as its standby, from what it holds. */
+/*
+ * Follows primary (unix:/path) as its standby, from what it holds; a
+ * standby linked to primary already keeps its link (primary in a new
+ * term: the link carries it).
+ */
 void repl_follow(const char *primary);
 /* Where replication stands (ST_REPL_STATUS). */
 void repl_status(struct st_repl_status *);
