@@ -85,10 +85,15 @@ describe(`front hosts behind HAProxy (${VISITORS} visitors)`, () => {
   test('the balancer caps one visitor\'s connections (docs/haproxy.cfg: 1024 at once)', async (t) => {
     // The front hosts count no cap against the balancer's own address:
     // without its cap, one address could hold every slot of its maxconn.
-    const { held, closed } = await c.client.call('tcp.hold', { host: c.lb.addr, port: c.lb.port, n: 1100,
+    // 1024 first, then 76 more, apart: one burst of 1100 held 1023 once
+    // in a make test. Likely HAProxy's threads (two here): a refused
+    // connection counts in conn_cur until it is freed, so one checked on
+    // the other thread at that moment, at the cap's edge, is refused too.
+    // The cap (at most 1024) held; the count below it is not exact.
+    const [first, more] = await c.client.call('tcp.hold', { host: c.lb.addr, port: c.lb.port, n: [1024, 76],
       localAddress: spare[4], timeout: 30000 });
-    t.diagnostic(`1100 connections from one address: ${held} held, ${closed} refused`);
-    assert.deepEqual({ held, closed }, { held: 1024, closed: 76 });
+    t.diagnostic(`1024 connections from one address: ${first.held} held; 76 more: ${more.closed} refused`);
+    assert.deepEqual([first, more], [{ held: 1024, closed: 0 }, { held: 0, closed: 76 }]);
     // Another visitor still gets in.
     const r = await c.client.http('GET', `${c.lb.url}/health`, { localAddress: spare[5] });
     assert.equal(r.status, 200, r.text);

@@ -28,10 +28,11 @@
 //        write against Parley's export (crashload's checkAgainstExport)
 //   tls.probe {host, port, ca, cert, key (file paths), timeout} -> {hello,
 //        error}: a TLS client against storaged's listener (storage.mjs)
-//   tcp.hold {host, port, n, localAddress, settleMs} -> {held, closed}: n
-//        plain connections from localAddress (64 at a time), then a quiet
-//        settleMs: how many the peer left open and how many it closed;
-//        then all closed
+//   tcp.hold {host, port, n, localAddress, settleMs} -> [{held, closed}]:
+//        n plain connections from localAddress (64 at a time), then a
+//        quiet settleMs; n a list: each count so, those before still held;
+//        then for each count how many the peer left open and how many it
+//        closed; then all closed
 // Every wait is bounded by its timeout (default 10 s).
 import fs from 'node:fs';
 import http from 'node:http';
@@ -218,21 +219,28 @@ async function loadCheck() {
 }
 
 async function tcpHold({ host, port, n, localAddress, settleMs = 1000 }) {
-  const socks = [];
-  for (let i = 0; i < n; i += 64) {
-    await Promise.all(Array.from({ length: Math.min(64, n - i) }, () => new Promise((resolve) => {
-      const s = net.connect({ host, port, localAddress });
-      s.gone = false;
-      s.on('connect', resolve);
-      s.on('error', () => { s.gone = true; resolve(); });
-      s.on('close', () => { s.gone = true; resolve(); });
-      socks.push(s);
-    })));
+  const runs = [];
+  for (const count of [n].flat()) {
+    const socks = [];
+    for (let i = 0; i < count; i += 64) {
+      await Promise.all(Array.from({ length: Math.min(64, count - i) }, () => new Promise((resolve) => {
+        const s = net.connect({ host, port, localAddress });
+        s.gone = false;
+        s.on('connect', resolve);
+        s.on('error', () => { s.gone = true; resolve(); });
+        s.on('close', () => { s.gone = true; resolve(); });
+        socks.push(s);
+      })));
+    }
+    await sleep(settleMs);
+    runs.push(socks);
   }
-  await sleep(settleMs);
-  const closed = socks.filter((s) => s.gone).length;
-  for (const s of socks) s.destroy();
-  return { held: socks.length - closed, closed };
+  const counts = runs.map((socks) => {
+    const closed = socks.filter((s) => s.gone).length;
+    return { held: socks.length - closed, closed };
+  });
+  for (const s of runs.flat()) s.destroy();
+  return counts;
 }
 
 // ---------------------------------------------------------------- requests
