@@ -85,7 +85,7 @@ async function startAuto(t, cluster, { etcdUrl = etcd.url, proxied = false, env 
   if (proxied) {
     const listen = path.join(p.tmp, 'via-proxy.sock');
     p.proxy = await Proxy.start(p.sockPath, { listen });
-    t.after(() => p.proxy.cut());
+    t.after(() => p.proxy.close());
     p.advertise = `unix:${listen}`;
   } else {
     p.advertise = `unix:${p.sockPath}`;
@@ -274,7 +274,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
 
   test('cut off from etcd and from its standby, the primary stops acknowledging before the other acquires (F < A); acknowledged writes lost: 0', { timeout: 90000 }, async (t) => {
     const toEtcd = await Proxy.start(etcd.port);
-    t.after(() => toEtcd.cut());
+    t.after(() => toEtcd.close());
     // pa is reached by its standby only through pa.proxy.
     const pa = await startAuto(t, 'cut', { load: true, etcdUrl: `http://127.0.0.1:${toEtcd.port}`, proxied: true });
     const t1 = (await primaryOf(pa, 'cut')).term;
@@ -286,8 +286,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     // The fence after the cut (a blip of etcd before it fences too).
     const fromPa = pa.logs.storaged.length;
     const cutAt = Date.now();
-    toEtcd.cut();
-    pa.proxy.cut();
+    await Promise.all([toEtcd.cut(), pa.proxy.cut()]);
     const [, f] = await logged(pa, /lease: writes stopped, term \d+ \(at wall ms (\d+)\)/, 'the old primary fenced', { from: fromPa });
     const { term: t2, at: A } = await primaryOf(b, 'cut', { ms: TTL_MS + POLL_MS + SLACK_MS + WAIT_MS });
     const F = Number(f);
@@ -320,7 +319,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
   // for 30 s after a blip of etcd (CI runs of the test above).
   test('etcd away for 1.5 s: the primary wins its lease back in a new term, and its standby is in sync again at once, not 30 s later; told of the term, it keeps its link', { timeout: 60000 }, async (t) => {
     const [toEtcdA, toEtcdB] = [await Proxy.start(etcd.port), await Proxy.start(etcd.port)];
-    t.after(() => { toEtcdA.cut(); toEtcdB.cut(); });
+    t.after(() => { toEtcdA.close(); toEtcdB.close(); });
     const a = await startAuto(t, 'blip', { etcdUrl: `http://127.0.0.1:${toEtcdA.port}` });
     const { term: t1 } = await primaryOf(a, 'blip');
     const b = await startAuto(t, 'blip', { etcdUrl: `http://127.0.0.1:${toEtcdB.port}` });
@@ -328,8 +327,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     const [fromA, fromB] = [a.logs.storaged.length, b.logs.storaged.length];
 
     // b away from etcd until it has a's new term by its link: a wins, not b.
-    toEtcdA.cut();
-    toEtcdB.cut();
+    await Promise.all([toEtcdA.cut(), toEtcdB.cut()]);
     await logged(a, /lease: writes stopped, term \d+/, 'a fenced', { from: fromA });
     await sleep(500);
     await toEtcdA.restore();
@@ -430,7 +428,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
   // lacking what it acknowledged).
   test('a standby away, back in sync and away again while etcd is unreachable: etcd names no standby in sync once the primary acknowledges alone', { timeout: 60000 }, async (t) => {
     const toEtcd = await Proxy.start(etcd.port);
-    t.after(() => toEtcd.cut());
+    t.after(() => toEtcd.close());
     // A lease long enough to outlast the cut (etcd away for some seconds).
     const env = { PARLEY_LEASE_TTL_S: '15' };
     const a = await startAuto(t, 'flap', { etcdUrl: `http://127.0.0.1:${toEtcd.port}`, env });
@@ -444,7 +442,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
 
     try {
       let from = a.logs.storaged.length;
-      toEtcd.cut();
+      await toEtcd.cut();
       process.kill(b.storagedPid, 'SIGSTOP');
       const m1 = c.msgAppend(conv.id, 'user', 'm1', 'complete', 0, 0, { timeout: 20000 });
       await logged(a, /standby away/, 'away', { from });
@@ -481,7 +479,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     t.after(() => c.close());
     await c.convOpen('default', 'before');
     const from = a.logs.storaged.length;
-    a.proxy.cut();	// b's stream ends; etcd still names b
+    await a.proxy.cut();	// b's stream ends; etcd still names b
     await logged(a, /standby away \(disconnected\)/, 'b gone', { from });
     let synced = null;
     const w = c.convOpen('default', 'acked-write', { timeout: 20000 }).then(async () => {
@@ -616,7 +614,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     // The standby cut off: the primary records sync = "" first, then
     // acknowledges alone.
     const from = a.logs.storaged.length;
-    a.proxy.cut();
+    await a.proxy.cut();
     const c = await a.storage({ as: 'parley-workerd' });
     t.after(() => c.close());
     const conv = await c.convOpen('default', 'alone', { timeout: 10000 });

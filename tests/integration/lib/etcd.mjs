@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -150,14 +149,24 @@ export function makeCerts(dir) {
 // replication stream: the standby dials the address the primary
 // advertises). Byte for byte; cut() closes the listener and every
 // connection at once (a link gone), restore() listens again at the same
-// place.
+// place, close() cuts and ends it. The bytes go through a process of its
+// own (proxy-relay.mjs), which the test's own work never holds up.
 export class Proxy {
   static async start(target, { listen } = {}) {
     const p = new Proxy();
     p.target = target;
+    p.asked = new Map();
+    p.nextId = 1;
+    p.child = spawnOwned(process.execPath, [path.join(REPO, 'tests/integration/lib/proxy-relay.mjs')],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    p.child.on('message', (m) => { p.asked.get(m.id)?.(m); p.asked.delete(m.id); });
+    p.child.on('exit', () => {
+      for (const done of p.asked.values()) done({ ok: false, message: 'the proxy\'s relay exited' });
+      p.asked.clear();
+    });
     if (typeof target === 'string') {
       p.path = listen;
-      await p.restore();
+      await p.restore().catch((e) => { p.close(); throw e; });
       return p;
     }
     // A free port may be taken before it is bound (another test's): another.
@@ -167,33 +176,38 @@ export class Proxy {
         await p.restore();
         return p;
       } catch (e) {
-        if (e.code !== 'EADDRINUSE' || i >= 10) throw e;
+        if (e.code !== 'EADDRINUSE' || i >= 10) {
+          p.close();
+          throw e;
+        }
       }
     }
   }
 
-  restore() {
-    this.socks = new Set();
-    this.server = net.createServer((c) => {
-      const u = typeof this.target === 'string' ? net.connect(this.target) : net.connect(this.target, '127.0.0.1');
-      for (const s of [c, u]) {
-        this.socks.add(s);
-        s.on('error', () => {});
-        s.on('close', () => { this.socks.delete(s); c.destroy(); u.destroy(); });
-      }
-      c.pipe(u);
-      u.pipe(c);
-    });
+  // One request to the relay, answered once it is done.
+  ask(m) {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      if (this.path) this.server.listen(this.path, resolve);
-      else this.server.listen(this.port, '127.0.0.1', resolve);
+      const id = this.nextId++;
+      this.asked.set(id, (r) => {
+        if (r.ok) return resolve();
+        const e = new Error(`proxy: ${r.message}`);
+        e.code = r.code;
+        return reject(e);
+      });
+      this.child.send({ id, ...m });
     });
   }
 
+  restore() {
+    return this.ask({ op: 'listen', target: this.target, path: this.path, port: this.port });
+  }
+
   cut() {
-    this.server.close();
-    for (const s of this.socks) s.destroy();
-    this.socks.clear();
+    return this.ask({ op: 'cut' });
+  }
+
+  // Cut, and the relay ended (a test's teardown).
+  close() {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }
