@@ -17,10 +17,10 @@
  * turns alive) shares its flush: it is logged unflushed and its replies
  * are held, like the replica mode's below, until a flush covers it
  * (server_share): up to PROTO_SHARE_US later (PROTO_SHARE_LONG_US for
- * writes flagged PROTO_F_SHARE_LONG too: a slow model's turns), or sooner when
- * more have gathered or a batch with a write not flagged comes (which
- * flushes as it commits). A request that wrote nothing does not decide: its reply
- * waits behind the batch's records either way.
+ * writes flagged PROTO_F_SHARE_LONG too: a slow model's turns), or
+ * sooner when more have gathered or a batch with a write not flagged
+ * comes (which flushes as it commits). A request that wrote nothing does
+ * not decide: its reply waits behind the batch's records either way.
  * One flush for several turns' writes, where each paid its own.
  *
  * The requests of a client point into its channel's read buffer, so a
