@@ -102,9 +102,12 @@ async function logged(p, re, what, { from = 0, ms = WAIT_MS } = {}) {
   return m;
 }
 
-// p holds the lease: its term and the wall ms it logged.
+// p holds the lease: its term and the wall ms it logged. The lease's
+// thread logs it before the loop takes the role, so also the loop's
+// promotion: from then on p takes writes.
 async function primaryOf(p, cluster, opts) {
   const m = await logged(p, new RegExp(`lease: primary of ${cluster} in term (\\d+) \\(at wall ms (\\d+)\\)`), `${cluster}: primary`, opts);
+  await logged(p, new RegExp(`replication: promoted to primary: term ${m[1]},`), `${cluster}: promoted in term ${m[1]}`, opts);
   return { term: Number(m[1]), at: Number(m[2]) };
 }
 
