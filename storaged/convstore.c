@@ -475,25 +475,49 @@ sess_key(struct store_txn *t, const char *widget, const char *session,
 	return 0;
 }
 
-/* The conversation id a session key names: 0 found, 1 absent, -1 error. */
+/*
+ * The conversation id a session key names: 0 found, 1 absent, -1 error.
+ * The answer is kept in t (sess_seen) and given again while the index
+ * stays as it was: a begin asks twice, or three times.
+ */
 static int
 sess_find(struct store_txn *t, const uint8_t *skey, size_t klen,
     uint8_t id[ID_LEN])
 {
+	struct store *st = t->st;
+	struct sess_seen *seen = &t->sess_seen;
 	MDB_val v;
 	int rc;
 
-	if ((rc = db_get(t, t->st->sessions, skey, klen, &v,
-	    "get session")) != 0)
+	if (t->err)
+		return -1;
+	if (seen->klen == klen && seen->sess_gen == st->sess_gen &&
+	    seen->cfg_gen == st->cfg_gen && memcmp(seen->key, skey, klen) == 0) {
+		if (seen->rc == 0)
+			memcpy(id, seen->id, ID_LEN);
+		return seen->rc;
+	}
+	if ((rc = db_get(t, st->sessions, skey, klen, &v,
+	    "get session")) < 0)
 		return rc;
-	if (v.mv_size != 1 + ID_LEN ||
-	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION) {
+	if (rc == 0 && (v.mv_size != 1 + ID_LEN ||
+	    ((uint8_t *)v.mv_data)[0] != ST_RECORD_VERSION)) {
 		log_warnx("session index: record not understood");
 		store_fail(t, PROTO_E_INTERNAL, "unreadable record");
 		return -1;
 	}
-	memcpy(id, (uint8_t *)v.mv_data + 1, ID_LEN);
-	return 0;
+	if (rc == 0)
+		memcpy(id, (uint8_t *)v.mv_data + 1, ID_LEN);
+	if (klen <= sizeof(seen->key)) {
+		memcpy(seen->key, skey, klen);
+		seen->klen = klen;
+		seen->rc = rc;
+		if (rc == 0)
+			memcpy(seen->id, id, ID_LEN);
+		seen->sess_gen = st->sess_gen;
+		seen->cfg_gen = st->cfg_gen;
+	}
+	return rc;
 }
 
 /* Loads the conversation a session names; it must exist. 0 or -1. */

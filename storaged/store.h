@@ -146,6 +146,20 @@ struct store_txn {
 	 */
 	uint32_t msgs_now;
 	int msgs_left;
+	/*
+	 * The session index's last answer in this txn (convstore.c's
+	 * sess_find; klen 0: none): a begin reads its session's conversation
+	 * to hold a second turn (store_turn_holds), then again to open it.
+	 * Kept while the index is unwritten and nothing undone (st's
+	 * sess_gen and cfg_gen as they were).
+	 */
+	struct sess_seen {
+		uint64_t sess_gen, cfg_gen;
+		size_t klen;
+		int rc;			/* sess_find's: 0 found (id), 1 none */
+		uint8_t id[16];
+		uint8_t key[ST_WIDGET_MAX + 1 + ST_SESSION_MAX];
+	} sess_seen;
 };
 
 /* What store_conv_list() returns. */

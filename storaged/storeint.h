@@ -179,6 +179,8 @@ struct store {
 	 */
 	struct widget_take *takes;	/* WIDGET_TAKES slots once used */
 	uint64_t cfg_gen;
+	/* Moves with every write to the session index (a txn's sess_seen). */
+	uint64_t sess_gen;
 	/* presence.c: dashboards open per organisation, memory only */
 	struct stamptab pres;	/* ST_ORGS_MAX presence_ents, by org */
 	uint64_t pres_away_ms;	/* PARLEY_AWAY_AFTER_MS; 0 = the default */

@@ -321,6 +321,49 @@ test_open_invalid(void **state)
 	free(s129);
 }
 
+/*
+ * A txn keeps the session index's last answer (sess_find): what writes
+ * the index in it, or undoes a nested txn's write, must be seen by the
+ * next read, never the answer kept from before.
+ */
+static void
+test_session_read_again_after_writes(void **state)
+{
+	struct fix *f = *state;
+	struct store_txn t, ch;
+	struct st_conv c;
+	char first[ST_ID_HEX + 1];
+	int created;
+
+	assert_int_equal(store_begin(f->st, &t, 0), 0);
+	assert_int_equal(store_chat_session_exists(&t, "w", "s"), 0);
+	/* Made in a nested txn undone: still none. */
+	assert_int_equal(store_begin_child(&t, &ch), 0);
+	assert_int_equal(store_conv_open(&ch, "w", "s", &c, &created), 0);
+	assert_int_equal(created, 1);
+	st_conv_free(&c);
+	store_abort(&ch);
+	assert_int_equal(store_chat_session_exists(&t, "w", "s"), 0);
+	/* Made here: found, and opened as that one. */
+	assert_int_equal(store_conv_open(&t, "w", "s", &c, &created), 0);
+	assert_int_equal(created, 1);
+	strlcpy(first, c.id, sizeof(first));
+	st_conv_free(&c);
+	assert_int_equal(store_chat_session_exists(&t, "w", "s"), 1);
+	assert_int_equal(store_conv_open(&t, "w", "s", &c, &created), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(c.id, first);
+	st_conv_free(&c);
+	/* Deleted: none again, and the next open makes another. */
+	assert_int_equal(store_conv_delete(&t, first), 0);
+	assert_int_equal(store_chat_session_exists(&t, "w", "s"), 0);
+	assert_int_equal(store_conv_open(&t, "w", "s", &c, &created), 0);
+	assert_int_equal(created, 1);
+	assert_string_not_equal(c.id, first);
+	st_conv_free(&c);
+	assert_int_equal(store_commit(&t), 0);
+}
+
 static void
 test_append_updates(void **state)
 {
@@ -1626,6 +1669,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_invalid, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_session_read_again_after_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_updates, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_append_preview_utf8,
