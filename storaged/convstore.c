@@ -491,8 +491,9 @@ sess_find(struct store_txn *t, const uint8_t *skey, size_t klen,
 
 	if (t->err)
 		return -1;
-	if (seen->klen == klen && seen->sess_gen == st->sess_gen &&
-	    seen->cfg_gen == st->cfg_gen && memcmp(seen->key, skey, klen) == 0) {
+	if (seen->klen != 0 && seen->klen == klen &&
+	    seen->sess_gen == st->sess_gen && seen->cfg_gen == st->cfg_gen &&
+	    memcmp(seen->key, skey, klen) == 0) {
 		if (seen->rc == 0)
 			memcpy(id, seen->id, ID_LEN);
 		return seen->rc;

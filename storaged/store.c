@@ -654,7 +654,7 @@ db_get(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
  * organisations goes; of knowledge sources (the default agent's,
  * store_begin_agent), only when the source's part in it may change
  * (kbsource_begin_same), not at each of a crawl's page counts; and what
- * a txn read of the session index (sess_seen).
+ * a txn kept of the session index (sess_seen).
  */
 static void
 cfg_write(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
@@ -664,8 +664,8 @@ cfg_write(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
 
 	if (dbi == st->sessions)
 		st->sess_gen++;
-	else if (dbi == st->widgets || dbi == st->agents || dbi == st->widget_ids ||
-	    dbi == st->orgs)
+	else if (dbi == st->widgets || dbi == st->agents ||
+	    dbi == st->widget_ids || dbi == st->orgs)
 		st->cfg_gen++;
 	else if (dbi == st->kb_sources && (v == NULL ||
 	    !kbsource_begin_same(t, k, klen, v, vlen)))

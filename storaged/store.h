@@ -156,7 +156,7 @@ struct store_txn {
 	struct sess_seen {
 		uint64_t sess_gen, cfg_gen;
 		size_t klen;
-		int rc;			/* sess_find's: 0 found (id), 1 none */
+		int rc;		/* 0 found (id), 1 none */
 		uint8_t id[16];
 		uint8_t key[ST_WIDGET_MAX + 1 + ST_SESSION_MAX];
 	} sess_seen;
