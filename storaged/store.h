@@ -100,6 +100,9 @@ struct st_msg_page_rep;
 struct st_msg_pages_req;
 struct st_msg_pages_rep;
 
+/* A session index key's bytes at most: widget NUL session (convstore.c). */
+#define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
+
 struct store_txn {
 	struct store *st;
 	MDB_txn *txn;
@@ -158,7 +161,7 @@ struct store_txn {
 		size_t klen;
 		int rc;		/* 0 found (id), 1 none */
 		uint8_t id[16];
-		uint8_t key[ST_WIDGET_MAX + 1 + ST_SESSION_MAX];
+		uint8_t key[SESS_KEY_MAX];
 	} sess_seen;
 };
 

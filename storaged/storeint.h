@@ -24,7 +24,6 @@
 #define INDEX_KEY_LEN	(8 + ID_LEN)		/* u64 | id: by time */
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)
-#define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
 /*
  * Longest prefix before u64 | id in an index index_walk() walks: the
  * conversation index's org NUL widget NUL.
