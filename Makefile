@@ -462,6 +462,14 @@ $(CURLCOST): $(call objs,release,tests/bench/curlcost.c)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
+# Ways to make the log's record durable on this disk (tests/bench/flushways.c:
+# write + fdatasync as storaged does, O_DSYNC, O_DIRECT; make
+# build/release/bench/flushways, then run it with a folder and a count).
+FLUSHWAYS := build/release/bench/flushways
+$(FLUSHWAYS): $(call objs,release,tests/bench/flushways.c)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^)
+
 # What storaged's open write transaction takes of the map against what it
 # logs, by request type (tests/bench/mapuse.c, over fuzz_dispatch's corpus;
 # make build/release/bench/mapuse, then run it with the corpus and rounds).
