@@ -53,6 +53,14 @@ if (c) {
   // A thinking model: the flush hides behind its wait; the goal is
   // Parley's added p50 within 0.05 ms of nginx's.
   // Medians over its rounds (a file from before the rounds has one).
+  // Each program's user and system µs a turn, the medians of rounds, of
+  // the run of(round) names (its cpuSplit).
+  const perProgram = (of, rounds = rs) => {
+    const per = {};
+    for (const r of rounds) for (const [comm, v] of Object.entries(of(r).cpuSplit || {})) (per[comm] = per[comm] || []).push(v);
+    return Object.entries(per).filter(([, vs]) => median(vs.map((v) => v.user + v.sys)) >= 0.5)
+      .map(([comm, vs]) => `${comm} ${f(median(vs.map((v) => v.user)), 0)} user + ${f(median(vs.map((v) => v.sys)), 0)} system`).join(', ');
+  };
   for (const k of c.thinking || []) {
     const kr = k.rounds || [{ ttft: k.ttft, loop: k.loop }];
     const km = (fn) => median(kr.map(fn));
@@ -63,6 +71,7 @@ if (c) {
     line(`server CPU us per turn, c=${c.conc}, model ${k.firstMs} ms`, f(kn, 0), f(kp, 0), goal ? cpuGoal(kn) : '', goal ? met(kp <= 1.5 * kn) : '');
     batching(`model ${k.firstMs} ms (round 1)`, kr[0].loop);
     notes.push(`  model ${k.firstMs} ms to its first token (${kr.length} round(s), medians): direct TTFT p50 ${f(km((x) => x.ttft.direct.p50), 3)} ms; added p50/p99 nginx ${f(n, 3)}/${f(km((x) => x.ttft.nginx.added.p99), 3)}, Parley ${f(p, 3)}/${f(km((x) => x.ttft.parley.added.p99), 3)} ms; turns/s at c=${c.conc} nginx ${f(km((x) => x.loop.nginx.rate), 0)}, Parley ${f(km((x) => x.loop.parley.rate), 0)}`);
+    if (kr[0].loop.parley.cpuSplit) notes.push(`  server CPU us per turn by program at c=${c.conc}, model ${k.firstMs} ms (medians): nginx: ${perProgram((r) => r.loop.nginx, kr)}; Parley: ${perProgram((r) => r.loop.parley, kr)}`);
     kr.forEach((x, i) => notes.push(`    round ${i + 1}: added p50 nginx ${f(x.ttft.nginx.added.p50, 3)}, Parley ${f(x.ttft.parley.added.p50, 3)} ms; CPU us/turn nginx ${f(x.loop.nginx.cpuUsPerTurn, 0)}, Parley ${f(x.loop.parley.cpuUsPerTurn, 0)}`));
   }
   // Why a turn costs more CPU when the model thinks: its wakeups and
@@ -79,14 +88,6 @@ if (c) {
   notes.push(`chat rounds: ${rs.length} (direct, nginx, Parley each); c=1: ${c.ttftTurns} turns each way a round; c=${c.conc}: ${c.turnSeconds} s each way a round; failed c=${c.conc} turns nginx / Parley: ${fails}`);
   notes.push(`  direct to the mock: TTFT p50 ${f(med((r) => r.ttft.direct.p50), 3)} ms, p99 ${f(med((r) => r.ttft.direct.p99), 3)} ms; ${f(med((r) => r.loop.direct.rate), 0)} turns/s at c=${c.conc} (the client's and the mock's own ceiling)`);
   notes.push(`  Parley turns checked stored: ${c.stored.msgs} of ${c.stored.expected} messages${c.stored.msgs === c.stored.expected ? ' (all)' : ' -- NOT ALL'}`);
-  // Each program's user and system µs a turn, the rounds' medians, of the
-  // run of(round) names (its cpuSplit).
-  const perProgram = (of) => {
-    const per = {};
-    for (const r of rs) for (const [comm, v] of Object.entries(of(r).cpuSplit || {})) (per[comm] = per[comm] || []).push(v);
-    return Object.entries(per).filter(([, vs]) => median(vs.map((v) => v.user + v.sys)) >= 0.5)
-      .map(([comm, vs]) => `${comm} ${f(median(vs.map((v) => v.user)), 0)} user + ${f(median(vs.map((v) => v.sys)), 0)} system`).join(', ');
-  };
   if (rs[0].loop.parley.cpuSplit) notes.push(`  server CPU us per turn by program (medians): nginx: ${perProgram((r) => r.loop.nginx)}; Parley: ${perProgram((r) => r.loop.parley)}`);
   // A lone visitor's turn (c=1): nothing shared with another turn.
   if (rs[0].ttft.parley.cpuSplit) notes.push(`  server CPU us per turn at c=1 (a lone visitor, by program, medians): nginx: ${perProgram((r) => r.ttft.nginx)}; Parley: ${perProgram((r) => r.ttft.parley)}`);
