@@ -14,7 +14,6 @@
  *   bin/mockai --port-file /tmp/mock.port & sleep 0.3
  *   build/release/bench/curlcost http://127.0.0.1:$(cat /tmp/mock.port) 3000
  */
-#include <sys/resource.h>
 
 #include <poll.h>
 #include <stdio.h>
@@ -23,19 +22,11 @@
 
 #include <curl/curl.h>
 
+#include "benchclock.h"
+
 #define BODY	"{\"model\":\"m\",\"stream\":true,\"messages\":" \
 		"[{\"role\":\"user\",\"content\":\"hello there\"}]}"
 #define RESP_MAX	(256 * 1024)
-
-static double
-cpu_us(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-	    ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
 
 static size_t
 count_cb(char *p, size_t sz, size_t n, void *arg)

@@ -12,15 +12,14 @@
  *   make build/release/bench/flushways
  *   build/release/bench/flushways /var/tmp 500
  */
-#include <sys/resource.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "benchclock.h"
 
 #define FILE_BYTES	(1024 * 1024)
 #define RECORD_BYTES	400
@@ -35,25 +34,6 @@ static const char *const way_names[WAY_N] = {
 	"write, O_DSYNC",
 	"4 KiB block, O_DIRECT | O_DSYNC",
 };
-
-static double
-cpu_us(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-	    ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
-
-static double
-wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static int
 cmp_double(const void *a, const void *b)
