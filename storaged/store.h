@@ -100,6 +100,7 @@ struct st_msg_page_rep;
 struct st_msg_pages_req;
 struct st_msg_pages_rep;
 
+#define ID_LEN		16	/* ids as stored: raw bytes */
 /* A session index key's bytes at most: widget NUL session (convstore.c). */
 #define SESS_KEY_MAX	(ST_WIDGET_MAX + 1 + ST_SESSION_MAX)
 
@@ -160,7 +161,7 @@ struct store_txn {
 		uint64_t sess_gen, cfg_gen;
 		size_t klen;
 		int rc;		/* 0 found (id), 1 none */
-		uint8_t id[16];
+		uint8_t id[ID_LEN];
 		uint8_t key[SESS_KEY_MAX];
 	} sess_seen;
 };

@@ -20,7 +20,6 @@
 #include "store.h"
 #include "widgetmsg.h"
 
-#define ID_LEN		16			/* ids as stored: raw bytes */
 #define INDEX_KEY_LEN	(8 + ID_LEN)		/* u64 | id: by time */
 #define ACT_KEY_LEN	INDEX_KEY_LEN
 #define MSG_KEY_LEN	(ID_LEN + 4)

@@ -50,9 +50,6 @@ if (c) {
   // 20 ms model; the 5 ms model's is printed without a goal.
   const cpuGoal = (n) => `<= 1.5 x nginx (${f(1.5 * n, 0)})`;
   line(`server CPU us per turn, c=${c.conc}`, f(nc, 0), f(pc, 0), cpuGoal(nc), met(pc <= 1.5 * nc));
-  // A thinking model: the flush hides behind its wait; the goal is
-  // Parley's added p50 within 0.05 ms of nginx's.
-  // Medians over its rounds (a file from before the rounds has one).
   // Each program's user and system µs a turn, the medians of rounds, of
   // the run of(round) names (its cpuSplit).
   const perProgram = (of, rounds = rs) => {
@@ -61,6 +58,9 @@ if (c) {
     return Object.entries(per).filter(([, vs]) => median(vs.map((v) => v.user + v.sys)) >= 0.5)
       .map(([comm, vs]) => `${comm} ${f(median(vs.map((v) => v.user)), 0)} user + ${f(median(vs.map((v) => v.sys)), 0)} system`).join(', ');
   };
+  // A thinking model: the flush hides behind its wait; the goal is
+  // Parley's added p50 within 0.05 ms of nginx's.
+  // Medians over its rounds (a file from before the rounds has one).
   for (const k of c.thinking || []) {
     const kr = k.rounds || [{ ttft: k.ttft, loop: k.loop }];
     const km = (fn) => median(kr.map(fn));
