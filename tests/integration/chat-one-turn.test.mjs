@@ -238,7 +238,7 @@ describe('one turn at a time', { concurrency: true }, () => {
       const again = await begin('and now?');
       assert.equal(again.result, 0, 'the session chats on');
       assert.equal(again.ok.conv_id, conv);
-      assert.match(p.logs.storaged, /the reply in [0-9a-f]+ not stored: its turn ends as interrupted in 3000 ms/);
+      await p.waitLog('storaged', /the reply in [0-9a-f]+ not stored: its turn ends as interrupted in 3000 ms/);
     });
 
     // storaged killed mid-turn: the worker's reply cannot be stored, and the

@@ -58,9 +58,9 @@ describe('the data directory guarded', () => {
   });
   after(async () => { if (p) await p.stop(); });
 
-  test('a first start in an empty directory says so, at warning level', () => {
+  test('a first start in an empty directory says so, at warning level', async () => {
     const re = new RegExp(`\\]: warn: created a new database in ${p.dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`);
-    assert.match(p.logs.storaged, re);
+    await p.waitLog('storaged', re);
   });
 
   test('a second storaged on the same data directory (another run directory) stops at once, naming the lock', async () => {
@@ -133,7 +133,7 @@ describe('the data directory guarded', () => {
   test('storaged restarted: a new database, served again; data.mdb replaced (mv) is noticed', async () => {
     const from = p.logs.storaged.length;
     await p.restartStoraged();
-    assert.match(p.logs.storaged.slice(from), /warn: created a new database in /);
+    await p.waitLog('storaged', /warn: created a new database in /, { from });
     await waitFor(async () => (await health(p)).status === 200, 5000, '/health 200 after the restart');
     assert.equal((await chat(p, sid('new'), 'hello again')).status, 200);
 
@@ -142,7 +142,7 @@ describe('the data directory guarded', () => {
     fs.renameSync(other, path.join(p.dataDir, 'data.mdb'));
     await waitFor(async () => (await health(p)).status === 503, 5000, '/health 503 after data.mdb was replaced');
     assertJsonError(await chat(p, sid('mv'), 'refused'), 503);
-    assert.match(p.logs.storaged.slice(from), /error: PARLEY_DATA_DIR \S+\/data\.mdb: replaced by another file/);
+    await p.waitLog('storaged', /error: PARLEY_DATA_DIR \S+\/data\.mdb: replaced by another file/, { from });
   });
 });
 

@@ -152,7 +152,7 @@ test('events: a subscriber that stops reading is dropped and told, and subscribe
   const t0 = Date.now();
   for (let i = 0; i < n; i++) await cl.call(T.ST_AGENT_MSG, new Enc().str(conv.id).str(big).str('Ana').u32(0).done(), { timeout: 20000 });
   t.diagnostic(`${n} agent messages of 65000 bytes in ${Date.now() - t0} ms`);
-  assert.match(p.logs.storaged, /events unsubscribed/);
+  await p.waitLog('storaged', /events unsubscribed/);
   // storaged went on meanwhile.
   await cl.call(T.ST_PING);
 

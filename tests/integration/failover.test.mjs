@@ -388,7 +388,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     t.diagnostic(`SIGTERM of the primary → the standby primary in ${at - t0} ms (a kill takes TTL ${TTL_MS} ms + a poll)`);
     assert.ok(at - t0 < TTL_MS, `${at - t0} ms`);
     assert.ok(t2 > t1);
-    assert.match(a.logs.storaged, /lease: revoked \(term \d+\)/);
+    await a.waitLog('storaged', /lease: revoked \(term \d+\)/);
     assert.doesNotMatch(a.logs.storaged, /exiting with replies undelivered/);
     const got = await cb.convOpen('default', 'handed-over');
     assert.equal(got.conv.id, conv.conv.id);
@@ -421,7 +421,7 @@ describe('failover: PARLEY_ROLE=auto with an etcd lease', { concurrency: true },
     s.expectExit('storaged', { codes: [1] });
     const { code } = await within(rec.exit, 10000);
     assert.equal(code, 1);
-    assert.match(s.logs.storaged, /PARLEY_ROLE is auto: PARLEY_ADVERTISE \(this storaged's address\) must be set too/);
+    await s.waitLog('storaged', /PARLEY_ROLE is auto: PARLEY_ADVERTISE \(this storaged's address\) must be set too/);
   });
 
   // The primary cut off from etcd while its standby goes away, comes back

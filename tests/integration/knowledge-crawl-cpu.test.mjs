@@ -130,7 +130,7 @@ describe('the fetcher\'s CPU time bound', () => {
       await waitFor(() => ENDED.test(p.logs.masterd), 30000,
         'masterd logs the fetcher ended at its CPU time bound');
       assert.ok(Date.now() - t0 < 30000);
-      assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${first}\\]: error: page ` +
+      await p.waitLog('masterd', new RegExp(`parley-fetch\\[${first}\\]: error: page ` +
         `${site.url('/site/spin').replace(/[.?]/g, '\\$&')}: CPU time bound`));
       assert.doesNotMatch(p.logs.masterd, /core dumped/);
       // Another fetcher, which stores the page as failed and syncs the
@@ -167,7 +167,7 @@ describe('the fetcher\'s CPU time bound', () => {
       const id = r.json().id;
       await waitFor(() => /out of memory, or a fault, reading it/.test(p.logs.masterd), 30000,
         'the fetcher names the page it ended on');
-      assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${first}\\]: error: page ` +
+      await p.waitLog('masterd', new RegExp(`parley-fetch\\[${first}\\]: error: page ` +
         `${site.url('/abort/manual.pdf').replace(/[.?]/g, '\\$&')}: out of memory`));
       await recovered(id, first);
       const got = await pages(id);
@@ -194,7 +194,7 @@ describe('the fetcher\'s CPU time bound', () => {
   test('masterd restarted mid-sync: the sync given back, taken again by the next fetcher at once', async () => {
     const { first, id } = await syncWaiting();
     await p.restartMaster();
-    assert.match(p.logs.masterd, /quitting: its sync given back, due now/);
+    await p.waitLog('masterd', /quitting: its sync given back, due now/);
     const answers = held;
     held = null;
     for (const a of answers) a();
@@ -211,7 +211,7 @@ describe('the fetcher\'s CPU time bound', () => {
     for (const a of answers) a();
     await recovered(id, first);
     assert.ok((await pages(id)).get('/slow/wait').chunks > 0);
-    assert.match(p.logs.masterd, new RegExp(`knowledge source ${id}: its sync ended with the fetcher: taken again`));
+    await p.waitLog('masterd', new RegExp(`knowledge source ${id}: its sync ended with the fetcher: taken again`));
   });
 
   test('a visitor\'s PDF attachment that aborts its reader: the reader alone ends; the sync beside it goes on in the same fetcher', async () => {

@@ -658,6 +658,6 @@ ${paths.map((x) => `  <url><loc>${site.url(x)}</loc></url>`).join('\n')}
     assert.equal(pids.length, 1);
     assert.equal(fs.readFileSync(`/proc/${pids[0]}/comm`, 'utf8').trim(), 'parley-fetch');
     assert.ok(!p.workerPids().includes(pids[0]));
-    assert.match(p.logs.masterd, new RegExp(`parley-fetch\\[${pids[0]}\\]: info: storaged: connected`));
+    await p.waitLog('masterd', new RegExp(`parley-fetch\\[${pids[0]}\\]: info: storaged: connected`));
   });
 });

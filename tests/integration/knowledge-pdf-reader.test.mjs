@@ -162,7 +162,7 @@ describe('a knowledge base\'s PDF that ends its reader', () => {
         const [page] = r.json().pages;
         assert.equal(page.error, b.why);
         assert.equal(page.chunks, 0);
-        assert.match(p.logs.masterd, new RegExp(`knowledge source ${b.id}: file ${b.name.replace('.', '\\.')}: ` +
+        await p.waitLog('masterd', new RegExp(`knowledge source ${b.id}: file ${b.name.replace('.', '\\.')}: ` +
           `${b.why.replace(/[()]/g, '\\$&')}`));
       }
 
@@ -192,7 +192,7 @@ describe('a knowledge base\'s PDF that ends its reader', () => {
         return x.status !== 'syncing' && x.synced_at !== before1;
       }, 10000, 'synced again');
       assert.equal((await status(bad[0].id)).error, `file: ${SPUN}`);
-      assert.match(p.logs.masterd, new RegExp(`knowledge page spin-1\\.pdf: not read \\(${SPUN}\\)`));
+      await p.waitLog('masterd', new RegExp(`knowledge page spin-1\\.pdf: not read \\(${SPUN}\\)`));
     });
 
   // Its reader may open poppler-data's files, read-only, where the kernel
@@ -210,7 +210,7 @@ describe('a knowledge base\'s PDF that ends its reader', () => {
       assert.equal((await call('GET', `${S}/${id}/pages?limit=5`)).json().pages[0].error, 'no text', 'without Landlock, as said');
       return;
     }
-    assert.match(p.logs.masterd, /document readers may open \/usr\/share\/poppler alone, read-only \(Landlock ABI \d+\)/);
+    await p.waitLog('masterd', /document readers may open \/usr\/share\/poppler alone, read-only \(Landlock ABI \d+\)/);
     const text = '你好世界，欢迎光临本店';
     const made = await call('POST', S, { type: 'file', url: 'chinese.pdf' });
     assert.equal(made.status, 201, made.text);

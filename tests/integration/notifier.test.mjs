@@ -57,7 +57,7 @@ test('one notifier and one fetcher beside the 2 workers, and neither holds a cli
   assert.deepEqual(childPids(p.masterPid), [...workers, n, fe].sort((a, b) => a - b), 'masterd has the 2 workers, the notifier and the fetcher, nothing else');
   assert.equal(comm(n), 'parley-notify');
   for (const w of workers) assert.equal(comm(w), 'parley-workerd');
-  assert.match(p.logs.masterd, new RegExp(`notifier 1 \\(pid ${n}\\) ready after \\d+ ms`));
+  await p.waitLog('masterd', new RegExp(`notifier 1 \\(pid ${n}\\) ready after \\d+ ms`));
   await waitFor(() => p.logs.masterd.includes(`parley-notify[${n}]: info: storaged: connected`), WAIT, 'the notifier connected to storaged');
 
   // Many connections, each held open while we look at who holds it.
@@ -97,8 +97,8 @@ test('kill -9 of the notifier: a new one within seconds, the workers untouched, 
   assert.deepEqual(st.failures, [], 'no request failed');
   assert.ok(!alive(old), 'the old notifier is gone');
   assert.deepEqual(p.workerPids(), workers, 'the workers are the same processes');
-  assert.match(p.logs.masterd, new RegExp(`notifier 1 \\(pid ${old}\\) killed by signal 9`));
-  assert.match(p.logs.masterd, new RegExp(`notifier 2 \\(pid ${fresh}\\) ready after`));
+  await p.waitLog('masterd', new RegExp(`notifier 1 \\(pid ${old}\\) killed by signal 9`));
+  await p.waitLog('masterd', new RegExp(`notifier 2 \\(pid ${fresh}\\) ready after`));
   assert.equal((await p.get('/health')).status, 200);
 });
 
@@ -121,7 +121,7 @@ test('SIGHUP: new workers and a new notifier, the old ones gone', { timeout: 600
   const oldN = await p.waitNotifierReady(WAIT);
   const oldW = p.workerPids();
   await p.reload(WAIT + 5000);
-  assert.match(p.logs.masterd, /reload done: 2 new workers serving, 1 new notifier/);
+  await p.waitLog('masterd', /reload done: 2 new workers serving, 1 new notifier/);
   const newN = await p.waitNotifierReady(WAIT, [oldN]);
   const newW = await p.waitWorkerCount(2, WAIT, (pids) => pids.every((w) => !oldW.includes(w)));
   await waitFor(() => ![...oldW, oldN].some(alive), WAIT, 'the old workers and notifier exit');
@@ -142,7 +142,7 @@ test('SIGTERM to masterd ends the notifier with the workers', { timeout: 60000 }
   const ex = await p.waitMasterExit(WAIT + 5000);
   assert.deepEqual(ex, { code: 0, signal: null }, 'masterd exits 0');
   await waitFor(() => !stack.some(alive), 3000, 'no worker or notifier left');
-  assert.match(p.logs.masterd, new RegExp(`notifier 1 \\(pid ${n}\\) exited`), 'the notifier quit when asked');
+  await p.waitLog('masterd', new RegExp(`notifier 1 \\(pid ${n}\\) exited`), { what: 'the notifier quit when asked' });
   assert.deepEqual(seenAlive(p.seenNotifiers), [], 'no notifier of this stack left');
 });
 
@@ -196,7 +196,7 @@ test('a notifier that sends WM_LOAD breaks its channel and is replaced; the work
   const workers = p.workerPids();
   await waitFor(() => /notifier 1 sent unexpected WM_LOAD/.test(p.logs.masterd), WAIT, 'masterd refuses the notifier\'s WM_LOAD');
   await waitFor(() => /notifier 2 \(pid \d+\) ready after/.test(p.logs.masterd), WAIT, 'a new notifier');
-  assert.match(p.logs.masterd, /notifier 1 \(pid \d+\) ready after/);
+  await p.waitLog('masterd', /notifier 1 \(pid \d+\) ready after/);
   assert.doesNotMatch(p.logs.masterd, /worker \d+ sent unexpected/);
   assert.deepEqual(p.workerPids(), workers, 'the workers are untouched');
   assert.equal((await p.get('/health')).status, 200);

@@ -74,11 +74,11 @@ async function diverge(t, p, s, keep, restore) {
   const from = p.logs.storaged.length;
   await s.startStoraged();
   await caughtUp(p, s);
-  assert.match(p.logs.storaged.slice(from),
-    // A primary that expects no standby (no PARLEY_STORAGED_LISTEN, no
-    // PARLEY_SYNC=replica) chains no record until one connects: its
-    // history is then unknown, which refuses the resume as surely.
-    /after a snapshot: (its records are not ours|our records since the last checkpoint have no digest)/);
+  // A primary that expects no standby (no PARLEY_STORAGED_LISTEN, no
+  // PARLEY_SYNC=replica) chains no record until one connects: its
+  // history is then unknown, which refuses the resume as surely.
+  await p.waitLog('storaged',
+    /after a snapshot: (its records are not ours|our records since the last checkpoint have no digest)/, { from });
   let [dp, ds] = [await dump(p), await dump(s)];
   assert.doesNotMatch(dp.convs, new RegExp(a.conv.id));
   assert.doesNotMatch(ds.convs, new RegExp(a.conv.id),
@@ -203,7 +203,7 @@ test('a snapshot that lands while the standby\'s backup runs waits for it off th
     const done = await sb;
     assert.equal(done.code, 0, done.stderr);
     await caughtUp(p, s);
-    assert.match(s.logs.storaged.slice(sfrom), /took a snapshot of \d+ bytes/);
+    await s.waitLog('storaged', /took a snapshot of \d+ bytes/, { from: sfrom });
     const [dp, ds] = [await dump(p), await dump(s)];
     assert.doesNotMatch(ds.convs, new RegExp(a.conv.id));
     assert.deepEqual(ds, dp);

@@ -46,7 +46,7 @@ describe('a standby flushes before it acknowledges', { concurrency: true }, () =
     assert.equal(answered, null, `the reply left; the standby said:\n${s.logs.storaged.slice(-1500)}`);
     const ex = await within(s.procs.storaged.exit, 10000);
     assert.equal(ex?.code, 1, 'the standby exited');
-    assert.match(s.logs.storaged, /replication: cannot flush wal\.log; exiting/);
+    await s.waitLog('storaged', /replication: cannot flush wal\.log; exiting/);
   }
   test('a standby whose link ends in the read that brought records flushes them before it asks the stream again: a flush that fails acknowledges nothing', { timeout: 60000 }, async (t) => {
     // The other standby below asks a snapshot on the Unix socket right after

@@ -47,7 +47,7 @@ describe('the hot standby', { concurrency: true }, () => {
     await load.stop();
     const s = await startStandby(t, p);
     await caughtUp(p, s);
-    assert.match(s.logs.storaged, /replication: took a snapshot of \d+ bytes/);
+    await s.waitLog('storaged', /replication: took a snapshot of \d+ bytes/);
     // Then writes stream as they are made.
     load = await startLoad(p, { stream: 1, json: 1, ws: 1, admin: 1 });
     await load.acks.more(30, WAIT_MS, '30 more writes acknowledged with the standby');
@@ -107,7 +107,7 @@ describe('the hot standby', { concurrency: true }, () => {
     await p.startStoraged();
     await turnsEnded(s);
     await caughtUp(s, p, 'the old primary caught up');
-    assert.match(p.logs.storaged.slice(from), /took a snapshot of \d+ bytes: term 2/);
+    await p.waitLog('storaged', /took a snapshot of \d+ bytes: term 2/, { from });
     await sameData(s, p);
   });
 
@@ -131,7 +131,7 @@ describe('the hot standby', { concurrency: true }, () => {
     const from = p.logs.storaged.length;
     await p.startStoraged(); // PARLEY_ROLE unset: a primary, as before the crash
     await waitFor(async () => (await role(p)).role === 'fenced', WAIT_MS, 'the old primary fenced');
-    assert.match(p.logs.storaged.slice(from), /our standby was promoted \(term 2\) while this primary \(term 1\) was away: this storaged is fenced/);
+    await p.waitLog('storaged', /our standby was promoted \(term 2\) while this primary \(term 1\) was away: this storaged is fenced/, { from });
     await waitFor(() => /the primary we followed, was back as a primary: it is fenced now/.test(s.logs.storaged), WAIT_MS, 'the new primary says so');
     const old = await p.storage({ as: 'parley-workerd' });
     t.after(() => old.close());
@@ -180,7 +180,7 @@ describe('the hot standby', { concurrency: true }, () => {
     await waitFor(async () => (await role(p)).role === 'fenced', WAIT_MS, 'the old primary fenced');
     await waitFor(() => /refused the stream \(this primary's term is older than the standby's: it is fenced\)/.test(s.logs.storaged.slice(fromS)),
       WAIT_MS, 'the standby told why');
-    assert.match(p.logs.storaged.slice(fromP), /a standby holds data of term 2, newer than this primary's \(term 1\): it was promoted while this primary was away; two primaries: this storaged is fenced/);
+    await p.waitLog('storaged', /a standby holds data of term 2, newer than this primary's \(term 1\): it was promoted while this primary was away; two primaries: this storaged is fenced/, { from: fromP });
     const old = await p.storage({ as: 'parley-workerd' });
     t.after(() => old.close());
     await assert.rejects(old.convOpen('default', 'after-the-power-cut'), (e) => e.code === 8 && e.storageMessage === 'not primary');
@@ -235,8 +235,8 @@ describe('the hot standby', { concurrency: true }, () => {
     t.after(() => c.close());
     const r = await c.convOpen('default', 'alone-after-the-wait', { timeout: 10000 });
     assert.match(r.conv.id, /^[0-9a-f]{32}$/);
-    assert.match(p.logs.storaged, /standby away \(none connected yet\); write replies wait for it a while after a start/);
-    assert.match(p.logs.storaged, /acknowledging writes without it/);
+    await p.waitLog('storaged', /standby away \(none connected yet\); write replies wait for it a while after a start/);
+    await p.waitLog('storaged', /acknowledging writes without it/);
   });
 
   test('the standby away: degrade acknowledges alone once (logged) and is in sync again when it is back; block waits for it', { timeout: 60000 }, async (t) => {
@@ -280,7 +280,7 @@ describe('the hot standby', { concurrency: true }, () => {
     assert.ok(r && /^[0-9a-f]{32}$/.test(r.id), 'answered once the standby has it');
     const { messages } = await cb.convGet(convb.conv.id);
     assert.equal(messages.find((m) => m.id === r.id)?.content, 'waits for the standby');
-    assert.match(pb.logs.storaged, /write replies wait for it \(PARLEY_REPLICA_WAIT=block\)/);
+    await pb.waitLog('storaged', /write replies wait for it \(PARLEY_REPLICA_WAIT=block\)/);
     await caughtUp(pb, sb);
     await sameData(pb, sb);
   });
@@ -292,7 +292,7 @@ describe('the hot standby', { concurrency: true }, () => {
     await load.stop();
     const s = await startStandby(t, p, { RATE_LIMIT_MAX_REQUESTS: '0' });
     await caughtUp(p, s);
-    assert.match(s.logs.storaged, /replication: took a snapshot of \d+ bytes/);
+    await s.waitLog('storaged', /replication: took a snapshot of \d+ bytes/);
     load = await startLoad(p, { stream: 1, admin: 1 });
     await load.acks.more(10, WAIT_MS, '10 writes streamed to the standby');
     await load.stop();
@@ -305,7 +305,7 @@ describe('the hot standby', { concurrency: true }, () => {
     const { PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY } = p.cluster.env;
     const s = await startStandby(t, p, { PARLEY_PRIMARY: p.cluster.addr, PARLEY_CLUSTER_CA, PARLEY_CLUSTER_CERT, PARLEY_CLUSTER_KEY });
     await caughtUp(p, s, 'the standby linked over TLS');
-    assert.match(s.logs.storaged, new RegExp(`connected to the primary at ${p.cluster.addr}`));
+    await s.waitLog('storaged', new RegExp(`connected to the primary at ${p.cluster.addr}`));
     const load = await startLoad(p, { stream: 1, json: 1, ws: 1, admin: 1 });
     await load.acks.more(20, WAIT_MS, '20 writes acknowledged by the standby over TLS');
     await load.stop();

@@ -51,7 +51,7 @@ test('a flagged write whose shared flush fails is never confirmed: storaged exit
   const ex = await within(p.procs.storaged.exit, 10000);
   assert.ok(ex, 'storaged exited');
   assert.equal(ex.code, 1);
-  assert.match(p.logs.storaged, /cannot flush wal\.log; exiting: nothing waiting on it was acknowledged/);
+  await p.waitLog('storaged', /cannot flush wal\.log; exiting: nothing waiting on it was acknowledged/);
 
   // Started again on the same data: what was confirmed is there.
   await p.startStoraged();
@@ -83,7 +83,7 @@ test('a write whose flush fails, then the checkpoint that would spend its number
   assert.equal(res, 'storage connection closed', `the refused write, then a read: ${res}; ${JSON.stringify(read)}`);
   const ex = await within(p.procs.storaged.exit, 10000);
   assert.equal(ex?.code, 1, 'storaged exited');
-  assert.match(p.logs.storaged, /cannot checkpoint past refused record \d+; exiting/);
+  await p.waitLog('storaged', /cannot checkpoint past refused record \d+; exiting/);
 
   // Started again on the same data (the disk well again): the confirmed
   // write is there, the refused one is not.

@@ -134,8 +134,8 @@ test('a full disk: storaged stays up, serves reads, refuses writes, and writes a
     }
   });
   assert.ok(refused, 'the disk filled');
-  assert.match(p.logs.storaged, /cannot checkpoint: the disk is full/);
   assert.equal(refused.status, 503, refused.text);
+  await p.waitLog('storaged', /cannot checkpoint: the disk is full/);
   await sleep(1500);
   assert.equal(p.procs.storaged.exited, false, `storaged is up:\n${p.logs.storaged.slice(-2000)}`);
   // Reads are served; the owner hears why writes are refused.
@@ -154,7 +154,7 @@ test('a full disk: storaged stays up, serves reads, refuses writes, and writes a
   await p.killStoraged('SIGKILL');
   const before = p.logs.storaged.length;
   await p.startStoraged();
-  assert.match(p.logs.storaged.slice(before), /cannot checkpoint: the disk is full/);
+  await p.waitLog('storaged', /cannot checkpoint: the disk is full/, { from: before });
   await waitFor(async () => (await p.admin(`${LIST}?limit=5`)).status === 200, 20000, 'reads while full');
   // Room again: writes resume without a restart.
   fs.rmSync(ballast);

@@ -109,7 +109,7 @@ describe('a storaged address by DNS name, the resolver silent', () => {
     await waitFor(() => dns.queries.includes(NAME), 10000, `a query for ${NAME}`);
     await waitFor(() => (p.logs.masterd.match(new RegExp(`storaged: connected to ${p.cluster.addr.replace(/\./g, '\\.')}`, 'g')) || []).length >= 2,
       15000, 'both workers connected at the next address');
-    assert.match(p.logs.masterd, new RegExp(`storaged: cannot connect to tls://${NAME.replace(/\./g, '\\.')}:\\d+ \\(name lookup timed out\\)`));
+    await p.waitLog('masterd', new RegExp(`storaged: cannot connect to tls://${NAME.replace(/\./g, '\\.')}:\\d+ \\(name lookup timed out\\)`));
     for (let i = 0; i < 4; i++) {
       const r = await chat(p, sid(`dns${i}`), `hello ${i}`);
       assert.equal(r.status, 200, r.text);

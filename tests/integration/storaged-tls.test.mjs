@@ -102,7 +102,7 @@ describe('stacks of their own', { concurrency: true }, () => {
     test('the workers passed the dead address and reached storaged over TLS: a chat turn, a WebSocket turn', async () => {
       await waitFor(() => (p.logs.masterd.match(new RegExp(`storaged: connected to ${p.cluster.addr.replace(/\./g, '\\.')}`, 'g')) || []).length >= 2,
         10000, 'both workers connected over TLS');
-      assert.match(p.logs.masterd, new RegExp(`cannot connect to tls://127\\.0\\.0\\.1:${dead}`));
+      await p.waitLog('masterd', new RegExp(`cannot connect to tls://127\\.0\\.0\\.1:${dead}`));
       assert.doesNotMatch(p.logs.masterd, /storaged: connected to unix:/);
       const r = await chat(p, sid('tls'), 'hello over tls');
       assert.equal(r.status, 200, r.text);

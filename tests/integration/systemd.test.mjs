@@ -141,9 +141,9 @@ describe('socket activation', () => {
     const c = await chat(p, sid(), 'hello through systemd');
     assert.equal(c.status, 200, c.text);
     assert.equal(c.json().message, 'You said: hello through systemd');
-    assert.match(p.logs.masterd, /listening on 127\.0\.0\.1:\d+ \(from systemd\)/);
+    await p.waitLog('masterd', /listening on 127\.0\.0\.1:\d+ \(from systemd\)/);
     // The log lines carry syslog priorities for journald.
-    assert.match(p.logs.masterd, /^<6>parley-masterd\[\d+\]: info: listening/m);
+    await p.waitLog('masterd', /^<6>parley-masterd\[\d+\]: info: listening/m);
     assert.equal(p.workerPids().length, p.workers);
   });
 
@@ -163,7 +163,7 @@ describe('socket activation', () => {
     sock = path.join(p.tmp, 'parley.sock');
     p.opts.port = sock;	// the harness connects to a string as a Unix socket
     await p.start();
-    assert.match(p.logs.masterd, /listening on .*parley\.sock \(from systemd\)/);
+    await p.waitLog('masterd', /listening on .*parley\.sock \(from systemd\)/);
     // An idle keep-alive connection of the proxy, held open.
     const held = await p.connect();
     t.after(() => held.destroy());
@@ -228,8 +228,8 @@ describe('without systemd', () => {
     }
     for (const d of [p.dataDir, p.runDir, path.join(p.runDir, 'storaged.sock')])
       assert.equal(fs.statSync(d).uid, Number(uid), `${d} owned by nobody`);
-    assert.match(p.logs.masterd, /running as nobody/);
-    assert.match(p.logs.storaged, /running as nobody/);
+    await p.waitLog('masterd', /running as nobody/);
+    await p.waitLog('storaged', /running as nobody/);
     // Still serves, and stores (as nobody).
     const c = await chat(p, sid(), 'hello as nobody');
     assert.equal(c.status, 200, c.text);

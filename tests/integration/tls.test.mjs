@@ -245,10 +245,10 @@ describe('TLS and its refusals', { concurrency: true }, () => {
       p.signalMaster('SIGHUP');
       const deadline = Date.now() + 10000;
       while (!/TLS_CERT=.*not a PEM certificate/.test(p.logs.masterd) && Date.now() < deadline) await sleep(50);
-      assert.match(p.logs.masterd, /TLS_CERT=.*not a PEM certificate/);
+      await p.waitLog('masterd', /TLS_CERT=.*not a PEM certificate/);
       // The reload ends as failed (READY=1 again for systemd), not pending.
       while (!/reload failed: the previous workers keep serving/.test(p.logs.masterd) && Date.now() < deadline) await sleep(50);
-      assert.match(p.logs.masterd, /reload failed: the previous workers keep serving/);
+      await p.waitLog('masterd', /reload failed: the previous workers keep serving/);
       await sleep(300);
       const r = await httpsRequest(p.port, 'GET', '/health', { ca: c1.pem });
       assert.equal(r.status, 200);

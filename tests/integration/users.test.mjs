@@ -739,7 +739,7 @@ describe('people', { concurrency: true }, () => {
       await p.restartMaster();
       assertJsonError(await loginRequest(p, PASSWORD), 401, 'Wrong password');
       assert.deepEqual(await emails(), [[other.email, 'owner']], 'the removed first owner was made again');
-      assert.match(p.logs.storaged, /owner@localhost was removed by an owner: not made again until DASHBOARD_PASSWORD changes/);
+      await p.waitLog('storaged', /owner@localhost was removed by an owner: not made again until DASHBOARD_PASSWORD changes/);
       // An account made for the email since (another organisation's
       // invitation) is not taken over under the same password either.
       const json = { 'Content-Type': 'application/json' };

@@ -236,7 +236,7 @@ describe('webhook durability: crashes and a receiver outage', { timeout: 120000 
     const t0 = Date.now();
     await p.restartMaster();
     const stopMs = Date.now() - t0;
-    assert.match(p.logs.masterd.slice(from), /grace over: 1 delivery attempt\(s\) left for their lease/);
+    await p.waitLog('masterd', /grace over: 1 delivery attempt\(s\) left for their lease/, { from });
     hold = false;
     for (const r of held) r.destroy();
     await waitFor(() => rx.hits.filter((h) => h.headers['webhook-id'] === id).length === 2, 10000, 'sent again');

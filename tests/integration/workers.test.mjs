@@ -187,7 +187,7 @@ describe('stacks of their own, mid-reply and stuck workers', { concurrency: true
     t.diagnostic(`the reply stored as interrupted ${Date.now() - tKill} ms after the kill`);
     assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
       [['user', 'complete', '[[mock:chunks=40,delay=250]] tell me a long story'], ['assistant', 'interrupted', '']]);
-    assert.match(p.logs.storaged, /closed with 1 model turns open: each ends as interrupted in 3000 ms/);
+    await p.waitLog('storaged', /closed with 1 model turns open: each ends as interrupted in 3000 ms/);
     // Once: nothing more later, and nothing for the turn answered before.
     await sleep(1000);
     assert.equal((await stored(p, conv)).messages.length, 2);
@@ -248,7 +248,7 @@ describe('stacks of their own, mid-reply and stuck workers', { concurrency: true
       const got = await waitStored(p, conv, (m) => m.length >= 2, 15000);
       assert.deepEqual(got.messages.map((m) => [m.role, m.status, m.content]),
         [['user', 'complete', '[[mock:chunks=40,delay=250]] tell me a long story'], ['assistant', 'interrupted', '']]);
-      assert.match(p.logs.storaged, /1 model turns open at the last stop \(or the last primary's\): each ends as interrupted in 3000 ms/);
+      await p.waitLog('storaged', /1 model turns open at the last stop \(or the last primary's\): each ends as interrupted in 3000 ms/);
       // Once, and none the next start: its record went with it.
       await p.killStoraged('SIGKILL');
       const from = p.logs.storaged.length;
@@ -556,8 +556,8 @@ exec '${path.join(BIN, 'parley-workerd')}' "$@"
   fs.writeFileSync(once, '');
   p.signalMaster('SIGHUP');
   await p.waitWorkerCount(2, 15000, (pids) => pids.every((x) => !old.includes(x)));
-  assert.match(p.logs.masterd, /exited with status 3/, 'one new worker failed its start');
-  assert.match(p.logs.masterd, /reload failed: the previous workers keep serving/);
+  await p.waitLog('masterd', /exited with status 3/, { what: 'one new worker failed its start' });
+  await p.waitLog('masterd', /reload failed: the previous workers keep serving/);
   await waitFor(() => /reload done: 2 new workers serving/.test(p.logs.masterd), 10000, 'the reload logged done');
   await waitFor(() => /STATUS=reload done: 2 new workers serving/.test(fs.readFileSync(log, 'utf8')), 10000,
     'systemd told the reload is done');

@@ -664,6 +664,8 @@ export class Parley {
     process.kill(rec.child.pid, signal);
     await within(rec.exit, 10000);
     if (!rec.exited) throw new Error('parley-storaged did not exit');
+    // All it logged is read: a log offset taken next is the next start's.
+    await within(rec.streamsClosed, 2000);
   }
 
   // Restarts storaged and waits until every worker is connected to it
@@ -748,6 +750,14 @@ export class Parley {
   async waitMasterExit(timeout = 15000) {
     const rec = this.procs.masterd;
     return within(rec.exit, timeout);
+  }
+
+  // Waits until name's log (from the offset from) matches re. What a
+  // daemon logs before it answers may reach this process's pipe after the
+  // answer does, so a log line is waited for, never looked for once.
+  async waitLog(name, re, { from = 0, timeout = 10000, what = '' } = {}) {
+    await waitFor(() => re.test((this.logs[name] || '').slice(from)), timeout,
+      () => `${what ? `${what}: ` : ''}${name}'s log matching ${re}\n${this.tail(name)}`);
   }
 
   tail(name, n = 4000) {
