@@ -293,6 +293,7 @@ describe('organizations admin API', () => {
     assert.equal((await p.mock.stats()).requests - before, 4, 'the model is not called over the budget');
     // The log says so once, by the turn that reached it, not by each refused.
     const reached = (n) => p.logs.storaged.split(`organization ${a.id} reached its daily turn budget of ${n}: its widgets answer daily_limit until the next UTC day`).length - 1;
+    await waitFor(() => reached(3) > 0, 10000, 'the budget logged');
     assert.equal(reached(3), 1, p.logs.storaged);
     assert.equal(reached(4), 0);
 

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
-import { Parley, pool, sleep } from './lib/harness.mjs';
+import { Parley, pool, sleep, waitFor } from './lib/harness.mjs';
 import { assertJsonError } from './lib/checks.mjs';
 import { mockReply } from './lib/chat.mjs';
 import { RECORDS, shownName } from './lib/records.mjs';
@@ -613,8 +613,9 @@ describe('daily message cap, 4 workers', () => {
     assert.equal(outcomes.filter((o) => o === 'capped').length, 12 - CAP);
     assert.equal((await p.mock.stats()).requests - before, CAP, 'the model was called only for the messages under the cap');
     // Logged once, by the message that reached it, not by the five refused.
-    assert.equal(p.logs.storaged.split(`widget ${w.id} reached its daily cap of ${CAP} messages: it answers daily_limit until the next UTC day`).length - 1,
-      1, p.logs.storaged);
+    const said = `widget ${w.id} reached its daily cap of ${CAP} messages: it answers daily_limit until the next UTC day`;
+    await waitFor(() => p.logs.storaged.includes(said), 10000, 'the cap logged');
+    assert.equal(p.logs.storaged.split(said).length - 1, 1, p.logs.storaged);
     await Promise.all(visitors.map((v) => v.close()));
 
     await p.restartStoraged();
