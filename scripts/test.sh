@@ -19,9 +19,10 @@
 # Fuzz replays run TEST_JOBS at a time (default one per core), unit
 # binaries twice and node test files two more than that, as they spend
 # much of their time waiting (TEST_JOBS=1: unit 2, node 3). Each phase
-# prints its time, the node tests their slowest files; the
-# run's wall-clock time (from PARLEY_TEST_T0, which `make test` sets
-# before building, else from this script's start) comes next to last.
+# prints its time, the node tests their slowest files and their costliest
+# in CPU; the run's wall-clock time (from PARLEY_TEST_T0, which `make
+# test` sets before building, else from this script's start) comes next
+# to last.
 # Ends with one line "N passed, N failed" (CI reads it: keep it last).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -195,12 +196,21 @@ if [ -n "$files" ]; then
 	phase_start "integration and browser tests (real processes on loopback; headless Chromium), $NODE_JOBS files at a time"
 	# Screenshots land in build/test/screenshots/ (the phone-sized one is checked).
 	log=$logdir/node.log
+	# Each file's process tree's CPU (tests/integration/lib/cpu.mjs).
+	export PARLEY_TEST_CPU_LOG=$PWD/$log.cpu
+	rm -f "$PARLEY_TEST_CPU_LOG"
 	# shellcheck disable=SC2086
 	node_run "integration/browser" "$log" $files
 	node_missing "$log"
 	[ -s "$log.files.new" ] && mv "$log.files.new" "$log.files"
 	echo "   slowest files:"
 	head -n 6 "$log.files" 2>/dev/null | sed 's/^/   /'
+	# On 2 cores the node tests are CPU-bound: what each file costs is
+	# what a change to it would save.
+	if [ -s "$log.cpu" ]; then
+		awk '{ all += $1 } END { printf "   costliest files in CPU (user + system, with their daemons and browsers; %.0f s in all):\n", all }' "$log.cpu"
+		sort -rn "$log.cpu" | head -n 6 | awk '{ printf "   %7.1f s  %s (user %.1f, system %.1f)\n", $1, $4, $2, $3 }'
+	fi
 	phase_end "integration+browser"
 fi
 

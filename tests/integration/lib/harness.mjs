@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { BIN, REPO } from './bin.mjs';
+import './cpu.mjs';
 import { Conn, request as httpRequest, sleep } from './http.mjs';
 import { MockAI } from './mockai.mjs';
 import { spawnOwned } from './owned.mjs';
