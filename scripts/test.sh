@@ -205,8 +205,8 @@ if [ -n "$files" ]; then
 	[ -s "$log.files.new" ] && mv "$log.files.new" "$log.files"
 	echo "   slowest files:"
 	head -n 6 "$log.files" 2>/dev/null | sed 's/^/   /'
-	# On 2 cores the node tests are CPU-bound: what each file costs is
-	# what a change to it would save.
+	# The files share the processors: what each costs in CPU, not its
+	# wall time, is what a change to it would give the others.
 	if [ -s "$log.cpu" ]; then
 		awk '{ all += $1 } END { printf "   costliest files in CPU (user + system, with their daemons and browsers; %.0f s in all):\n", all }' "$log.cpu"
 		sort -rn "$log.cpu" | head -n 6 | awk '{ printf "   %7.1f s  %s (user %.1f, system %.1f)\n", $1, $4, $2, $3 }'

@@ -1,6 +1,6 @@
 // The CPU a test file's processes used, for scripts/test.sh's list of
-// the costliest files (the suite is CPU-bound on 2 cores, so that list,
-// not the slowest files', says what would shorten it). When
+// the costliest files (on 2 cores the files share the processors, so a
+// file's wall time says little of what it costs the others). When
 // PARLEY_TEST_CPU_LOG names a file, the process appends one line to it at
 // exit: "<user+system s> <user s> <system s> <test file>". It counts this
 // node process and every child it waited for, with theirs (/proc/self/
